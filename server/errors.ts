@@ -1,0 +1,63 @@
+// Every error evcomet answers with is made here, so that its code, HTTP status
+// and wording live in one table. The wire shape is always
+//   { "error": "<code>", "message": "<text for a person>", ...details }
+// Codes are stable: clients branch on them. docs/errors.md lists them and a
+// test keeps that list and this table in step.
+
+export const errorCodes = {
+  bad_request: { status: 400, message: 'The request is malformed.' },
+  bad_parameter: { status: 400, message: 'A parameter has a bad value.' },
+  bad_json: { status: 400, message: 'The body is not valid JSON.' },
+  not_found: { status: 404, message: 'No such path.' },
+  method_not_allowed: { status: 405, message: 'The path does not answer this method.' },
+  payload_too_large: { status: 413, message: 'The body is too large.' },
+  unsupported_media_type: { status: 415, message: 'The body has a content type this path does not take.' },
+  internal: { status: 500, message: 'The server failed to answer.' },
+  shutting_down: { status: 503, message: 'The server is shutting down.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** An error that knows how to answer: its code, status and JSON body. */
+export interface HttpError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: Record<string, unknown>;
+}
+
+/** Makes the error for `code`; `message` and `details` refine the table's. */
+export function httpError(code: ErrorCode, message?: string, details: Record<string, unknown> = {}): HttpError {
+  const entry = errorCodes[code];
+  return Object.assign(new Error(message ?? entry.message), { code, statusCode: entry.status, details });
+}
+
+export function isHttpError(err: unknown): err is HttpError {
+  return err instanceof Error && typeof (err as Partial<HttpError>).code === 'string'
+    && (err as Partial<HttpError>).code! in errorCodes;
+}
+
+// fastify's own client errors, in our codes.
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_json',
+  FST_ERR_VALIDATION: 'bad_request',
+};
+
+/** The status and JSON body for any error; an unknown one is an opaque 500. */
+export function errorBody(err: unknown): { status: number; body: Record<string, unknown> } {
+  if (isHttpError(err)) {
+    return { status: err.statusCode, body: { error: err.code, message: err.message, ...err.details } };
+  }
+  const { code, statusCode } = (err ?? {}) as { code?: string; statusCode?: number };
+  const ours = code && fastifyCodes[code];
+  if (ours) return { status: errorCodes[ours].status, body: { error: ours, message: errorCodes[ours].message } };
+  // A body that fails JSON.parse reaches us as a SyntaxError with a 400 on it.
+  if (err instanceof SyntaxError && statusCode === 400) {
+    return { status: 400, body: { error: 'bad_json', message: errorCodes.bad_json.message } };
+  }
+  return { status: 500, body: { error: 'internal', message: errorCodes.internal.message } };
+}
