@@ -1,0 +1,60 @@
+// What a view is. A view is a function of a request that returns (or resolves
+// to) a value, a response, or an async iterable of chunks; EvServer's apps
+// yielded a file descriptor to wait, ours `await`. Chunks are written as they
+// are yielded (server/stream.ts); everything else is sent whole.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyRequest } from 'fastify';
+import type { Params } from './urls.ts';
+
+export type Chunk = string | Uint8Array;
+
+/** The request a view sees: Django's HttpRequest, in spirit. */
+export interface ViewRequest {
+  method: string;
+  /** The decoded path, e.g. `/polls/3/`. */
+  path: string;
+  /** Parameters captured by the URL pattern, converted (`<int:id>` is a number). */
+  params: Params;
+  /** The query string (Django's request.GET). */
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  /** The parsed body (JSON, form or text, by content type), if any. */
+  body: unknown;
+  /** The client's address. */
+  ip: string;
+  /** Aborted when the response ends for any reason: the client left, the view
+   * idled out, or the server is shutting down. Pass it to whatever you await. */
+  signal: AbortSignal;
+  /** The fastify request, for plugins (cookies, sessions) that decorate it. */
+  raw: FastifyRequest;
+}
+
+const responseBrand: unique symbol = Symbol('evcomet.response');
+
+/** A response with its own status and headers. */
+export interface ViewResponse {
+  readonly [responseBrand]: true;
+  status: number;
+  headers: Record<string, string | number | string[]>;
+  body: Body;
+}
+
+/** What a response may hold: a JSON-able value, text, bytes or a stream of chunks. */
+export type Body = string | Uint8Array | AsyncIterable<Chunk> | object | number | boolean | null | undefined;
+
+export type ViewResult = ViewResponse | Body;
+
+export type View = (req: ViewRequest) => ViewResult | Promise<ViewResult>;
+
+/** A response with a status and headers, e.g. `respond(stream(), { headers: { 'content-type': 'text/plain' } })`. */
+export function respond(body: Body, init: { status?: number; headers?: ViewResponse['headers'] } = {}): ViewResponse {
+  return { [responseBrand]: true, status: init.status ?? 200, headers: init.headers ?? {}, body };
+}
+
+export function isViewResponse(value: unknown): value is ViewResponse {
+  return typeof value === 'object' && value !== null && responseBrand in value;
+}
+
+export function isAsyncIterable(value: unknown): value is AsyncIterable<Chunk> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
