@@ -1,0 +1,111 @@
+// A fastify plugin that mounts a URL table (server/urls.ts). Each pattern becomes
+// an ordinary fastify route, so fastify's own routes, hooks and plugins keep
+// working beside it; patterns that fastify sees as the same path (`<int:id>` and
+// `<slug:name>`) share one route and are tried in table order, as Django does.
+//
+//   app.register(mountViews, { urls: [path('clock', clock)], prefix: '/examples' })
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { errorHandler } from './error-handler.ts';
+import { httpError } from './errors.ts';
+import { createStreamer, type Streamer } from './stream.ts';
+import { flatten, resolve, type Route, type UrlEntry } from './urls.ts';
+import { isAsyncIterable, isViewResponse, type Body, type ViewRequest, type ViewResponse } from './views.ts';
+
+export interface MountViewsOptions {
+  urls: readonly UrlEntry[];
+  /** Streams of this mount; one is made if absent. */
+  streamer?: Streamer;
+}
+
+export async function mountViews(app: FastifyInstance, options: MountViewsOptions): Promise<void> {
+  const streamer = options.streamer ?? createStreamer(app.log);
+  // Open streams never go idle on their own, so fastify's close would wait for
+  // them forever: end them cleanly first.
+  app.addHook('preClose', () => streamer.endAll());
+  // Views answer errors in evcomet's JSON shape even when mounted on someone else's fastify.
+  app.setErrorHandler(errorHandler);
+
+  const byFastifyPath = new Map<string, Route[]>();
+  for (const route of flatten(options.urls)) {
+    const group = byFastifyPath.get(route.fastifyPath) ?? [];
+    group.push(route);
+    byFastifyPath.set(route.fastifyPath, group);
+  }
+  for (const [url, group] of byFastifyPath) {
+    const methods = new Set(group.flatMap(methodsOf));
+    app.route({
+      method: [...methods] as HTTPMethods[],
+      url,
+      exposeHeadRoute: false,
+      handler: (request, reply) => handle(request, reply, group, app.prefix, streamer),
+    });
+  }
+}
+
+function methodsOf(route: Route): string[] {
+  const methods = (route.options.methods ?? ['GET']).map((m) => m.toUpperCase());
+  return methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+}
+
+async function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], prefix: string, streamer: Streamer): Promise<unknown> {
+  const rawPath = request.url.split('?', 1)[0]!.slice(prefix.length) || '/';
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(rawPath);
+  } catch {
+    throw httpError('bad_request', 'The path is not valid percent-encoding.');
+  }
+  const found = resolve(group, pathname);
+  if (!found) throw httpError('not_found', `No such path: ${request.method} ${request.url.split('?', 1)[0]}`);
+  const { route, params } = found;
+  const allowed = methodsOf(route);
+  if (!allowed.includes(request.method)) {
+    reply.header('allow', allowed.join(', '));
+    throw httpError('method_not_allowed', `${request.method} is not allowed here`, { allow: allowed });
+  }
+
+  const controller = new AbortController();
+  const res = reply.raw;
+  // The signal tells the view the response is over, whether it finished or the client left.
+  res.once('close', () => controller.abort(res.writableFinished ? 'done' : 'client-gone'));
+  const queryAt = request.url.indexOf('?');
+  const viewRequest: ViewRequest = {
+    method: request.method,
+    path: pathname,
+    params,
+    query: new URLSearchParams(queryAt < 0 ? '' : request.url.slice(queryAt + 1)),
+    headers: request.headers,
+    body: request.body,
+    ip: request.ip,
+    signal: controller.signal,
+    raw: request,
+  };
+
+  const result = await route.view(viewRequest);
+  const { status, headers, body } = isViewResponse(result) ? result : { status: 200, headers: {}, body: result as Body };
+
+  if (isAsyncIterable(body)) {
+    reply.hijack();
+    const head = { status, headers: streamHeaders(headers) };
+    if (request.method === 'HEAD') {
+      void body[Symbol.asyncIterator]().return?.();
+      res.writeHead(head.status, head.headers).end();
+      return;
+    }
+    await streamer.stream(res, head, body, { controller, idleTimeoutMs: route.options.idleTimeoutMs });
+    return;
+  }
+  reply.code(status).headers(headers);
+  if (body === undefined || body === null) return reply.code(status === 200 ? 204 : status).send();
+  if (body instanceof Uint8Array && !reply.hasHeader('content-type')) reply.type('application/octet-stream');
+  return reply.send(body);
+}
+
+// A stream's type is text unless the view says otherwise; nosniff keeps browsers
+// from holding chunks back while they guess it.
+function streamHeaders(headers: ViewResponse['headers']): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
