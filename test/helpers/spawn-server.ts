@@ -1,0 +1,35 @@
+// Runs the real entry point (server/main.ts) as a child process on a free port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export interface ServerProcess { child: ChildProcess; base: string; port: number; output: () => string }
+
+export async function spawnServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => { output += d; });
+  child.stderr!.on('data', (d) => { output += d; });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+    const onData = () => {
+      const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (m) { clearTimeout(timer); child.stdout!.off('data', onData); resolve(Number(m[1])); }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${output}`)); });
+  });
+  return { child, port, base: `http://127.0.0.1:${port}`, output: () => output };
+}
+
+/** Sends `signal` and resolves with the exit code and how long the exit took. */
+export async function stopServer(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; ms: number }> {
+  const started = Date.now();
+  if (server.child.exitCode !== null) return { code: server.child.exitCode, ms: 0 };
+  const exited = once(server.child, 'exit');
+  server.child.kill(signal);
+  const [code] = await exited;
+  return { code: code as number | null, ms: Date.now() - started };
+}
