@@ -1,0 +1,281 @@
+// The channel hub: channels, their bounded buffers of recent messages, and the
+// subscribers that messages fan out to. It knows nothing of HTTP or of buses:
+// messages come in through deliver() (from whichever bus the app runs) and go
+// out through subscriptions, which are async iterators of batches.
+//
+// Resume: every channel knows the id before which its history is incomplete
+// (its floor: the last message it evicted, or the hub's start). A subscriber
+// resuming from an id at or above the floor gets exactly the buffered messages
+// after it; below the floor, or an id the hub cannot place, it is told of the
+// gap and gets the whole buffer instead.
+import {
+  compareMessageIds, createIdGenerator, formatMessageId, parseMessageId, type MessageIdParts,
+} from './message-id.ts';
+
+/** A message of a channel. `json` is `data` serialized once, for every encoder to reuse. */
+export interface Message {
+  readonly id: string;
+  readonly channel: string;
+  /** Milliseconds since 1970, when it was first published (the id's time). */
+  readonly time: number;
+  readonly data: unknown;
+  readonly json: string;
+}
+
+/** Why a resume could not continue exactly where the client left off. */
+export interface Gap {
+  /** `expired`: the id has left the buffer; `unknown`: it is from before this hub's history or not ours. */
+  reason: 'expired' | 'unknown';
+  since: string;
+}
+
+/** A subscriber's view of a channel: an async iterator of batches of messages. */
+export interface Subscription extends AsyncIterableIterator<Message[]> {
+  readonly channel: string;
+  /** Set when the subscription began with a gap; the first batch is then the whole buffer. */
+  readonly gap: Gap | null;
+  /** Set when the hub ended the subscription: `slow` when its queue overflowed. */
+  readonly endReason: 'slow' | 'closed' | null;
+}
+
+export interface HubOptions {
+  /** Messages kept per channel for resumes. */
+  bufferSize: number;
+  /** How long a message stays resumable. */
+  bufferAgeMs: number;
+  /** Messages queued for one subscriber that is not reading before it is cut off as slow. */
+  maxQueued: number;
+  /** This process's id origin; random if absent. */
+  origin?: string;
+  now?: () => number;
+}
+
+export interface HubStats {
+  channels: number;
+  subscribers: number;
+  buffered: number;
+  delivered: number;
+  published: number;
+  resumes: number;
+  gaps: number;
+  slow: number;
+  byChannel: Array<{ channel: string; subscribers: number; buffered: number }>;
+}
+
+export interface Hub {
+  /** A new message for `channel` with a fresh id; not delivered until deliver() gets it. */
+  createMessage(channel: string, data: unknown): Message;
+  /** Buffers a message and hands it to every subscriber of its channel. false: seen already. */
+  deliver(message: Message): boolean;
+  /** Subscribes to `channel`, resuming after `since` if given. */
+  subscribe(channel: string, since?: string): Subscription;
+  /** The channel's buffered messages, oldest first, at most `limit`. */
+  recent(channel: string, limit?: number): Message[];
+  stats(): HubStats;
+  /** Ends every subscription and the sweep timer. */
+  close(): void;
+}
+
+const channelPattern = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
+
+/** A channel name: 1–64 of letters, digits and `_ . : -`, not starting with punctuation other than `_`. */
+export function isValidChannelName(name: string): boolean {
+  return channelPattern.test(name);
+}
+
+interface Buffered { message: Message; parts: MessageIdParts }
+
+interface Channel {
+  name: string;
+  buffer: Buffered[];
+  floor: MessageIdParts;
+  subscribers: Set<SubscriptionState>;
+}
+
+interface SubscriptionState {
+  push(message: Message): void;
+  end(reason: 'slow' | 'closed'): void;
+}
+
+const SWEEP_INTERVAL_MS = 30_000;
+
+export function createHub(options: HubOptions): Hub {
+  const now = options.now ?? Date.now;
+  const nextId = createIdGenerator(options.origin, now);
+  const startedAt: MessageIdParts = { ms: now(), seq: 0, origin: '' };
+  // Channels forgotten by the sweep take their floors with them; new ones start no lower.
+  let forgottenFloor = startedAt;
+  const channels = new Map<string, Channel>();
+  const counters = { delivered: 0, published: 0, resumes: 0, gaps: 0, slow: 0 };
+
+  const sweep = setInterval(() => {
+    for (const channel of channels.values()) {
+      evictOld(channel);
+      if (channel.buffer.length === 0 && channel.subscribers.size === 0) {
+        if (compareMessageIds(channel.floor, forgottenFloor) > 0) forgottenFloor = channel.floor;
+        channels.delete(channel.name);
+      }
+    }
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
+
+  function channelFor(name: string): Channel {
+    let channel = channels.get(name);
+    if (!channel) {
+      if (!isValidChannelName(name)) throw new Error(`invalid channel name "${name}"`);
+      channel = { name, buffer: [], floor: forgottenFloor, subscribers: new Set() };
+      channels.set(name, channel);
+    }
+    return channel;
+  }
+
+  function evict(channel: Channel, count: number): void {
+    if (count <= 0) return;
+    channel.floor = channel.buffer[count - 1]!.parts;
+    channel.buffer.splice(0, count);
+  }
+
+  function evictOld(channel: Channel): void {
+    const oldest = now() - options.bufferAgeMs;
+    let count = 0;
+    while (count < channel.buffer.length && channel.buffer[count]!.message.time < oldest) count++;
+    evict(channel, count);
+  }
+
+  return {
+    createMessage(channel, data) {
+      if (!isValidChannelName(channel)) throw new Error(`invalid channel name "${channel}"`);
+      const parts = nextId();
+      counters.published++;
+      return { id: formatMessageId(parts), channel, time: parts.ms, data, json: JSON.stringify(data) ?? 'null' };
+    },
+
+    deliver(message) {
+      const parts = parseMessageId(message.id);
+      if (!parts) throw new Error(`invalid message id "${message.id}"`);
+      const channel = channelFor(message.channel);
+      const { buffer } = channel;
+      // Usually the newest; otherwise find its place, and drop it if it is a repeat.
+      let at = buffer.length;
+      while (at > 0 && compareMessageIds(buffer[at - 1]!.parts, parts) >= 0) at--;
+      if (at < buffer.length && compareMessageIds(buffer[at]!.parts, parts) === 0) return false;
+      if (compareMessageIds(parts, channel.floor) > 0) {
+        buffer.splice(at, 0, { message, parts });
+        evict(channel, buffer.length - options.bufferSize);
+        evictOld(channel);
+      }
+      for (const subscriber of channel.subscribers) subscriber.push(message);
+      counters.delivered += channel.subscribers.size;
+      return true;
+    },
+
+    subscribe(name, since) {
+      const channel = channelFor(name);
+      evictOld(channel);
+      let gap: Gap | null = null;
+      let backlog: Message[] = [];
+      if (since !== undefined) {
+        counters.resumes++;
+        const parts = parseMessageId(since);
+        const tooNew = parts && parts.ms > now() + 60_000; // from some other clock: we cannot place it
+        if (!parts || tooNew || compareMessageIds(parts, channel.floor) < 0) {
+          const reason = parts && !tooNew && compareMessageIds(parts, startedAt) >= 0 ? 'expired' : 'unknown';
+          gap = { reason, since };
+          counters.gaps++;
+          backlog = channel.buffer.map((b) => b.message);
+        } else {
+          let at = channel.buffer.length;
+          while (at > 0 && compareMessageIds(channel.buffer[at - 1]!.parts, parts) > 0) at--;
+          backlog = channel.buffer.slice(at).map((b) => b.message);
+        }
+      }
+      return createSubscription(channel, gap, backlog, options.maxQueued, () => { counters.slow++; });
+    },
+
+    recent(name, limit = Infinity) {
+      const channel = channels.get(name);
+      if (!channel) return [];
+      evictOld(channel);
+      return channel.buffer.slice(Math.max(0, channel.buffer.length - limit)).map((b) => b.message);
+    },
+
+    stats() {
+      let subscribers = 0;
+      let buffered = 0;
+      const byChannel = [];
+      for (const channel of channels.values()) {
+        subscribers += channel.subscribers.size;
+        buffered += channel.buffer.length;
+        byChannel.push({ channel: channel.name, subscribers: channel.subscribers.size, buffered: channel.buffer.length });
+      }
+      return { channels: channels.size, subscribers, buffered, ...counters, byChannel };
+    },
+
+    close() {
+      clearInterval(sweep);
+      for (const channel of channels.values()) for (const subscriber of channel.subscribers) subscriber.end('closed');
+    },
+  };
+}
+
+// One subscriber: a queue of messages and at most one waiting next().
+function createSubscription(channel: Channel, gap: Gap | null, backlog: Message[], maxQueued: number, onSlow: () => void): Subscription {
+  let queue: Message[] = backlog;
+  let waiting: ((result: IteratorResult<Message[]>) => void) | null = null;
+  let done = false;
+  let endReason: Subscription['endReason'] = null;
+
+  const finish = (): void => {
+    done = true;
+    channel.subscribers.delete(state);
+    queue = [];
+    const w = waiting;
+    waiting = null;
+    w?.({ value: undefined, done: true });
+  };
+
+  const state: SubscriptionState = {
+    push(message) {
+      if (waiting) {
+        const w = waiting;
+        waiting = null;
+        w({ value: [message], done: false });
+        return;
+      }
+      queue.push(message);
+      if (queue.length > maxQueued) state.end('slow');
+    },
+    end(reason) {
+      if (done) return;
+      endReason = reason;
+      if (reason === 'slow') onSlow();
+      finish();
+    },
+  };
+  channel.subscribers.add(state);
+
+  const subscription: Subscription = {
+    channel: channel.name,
+    gap,
+    get endReason() {
+      return endReason;
+    },
+    next() {
+      if (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        return Promise.resolve({ value: batch, done: false });
+      }
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((resolve) => { waiting = resolve; });
+    },
+    return() {
+      if (!done) finish();
+      return Promise.resolve({ value: undefined, done: true });
+    },
+    [Symbol.asyncIterator]() {
+      return subscription;
+    },
+  };
+  return subscription;
+}

@@ -1,0 +1,56 @@
+// Message ids: `<ms>-<seq><origin>`, all base 36, e.g. `mhw3k0zq-0a1b`.
+//   ms      the publish time in milliseconds since 1970 (so an id carries its time)
+//   seq     counts ids the same origin made within one millisecond
+//   origin  three characters naming the process that made the id
+// Ids order by (ms, seq, origin). Because they carry time rather than a counter
+// that restarts, an id stays meaningful across server restarts and across
+// processes: any process can tell whether its history reaches back to it.
+// They are short on purpose: they ride in every frame on the wire.
+
+export interface MessageIdParts {
+  ms: number;
+  seq: number;
+  origin: string;
+}
+
+const idPattern = /^([0-9a-z]{1,11})-([0-9a-z]{1,6}?)([0-9a-z]{3})$/;
+const originPattern = /^[0-9a-z]{3}$/;
+
+/** The parts of an id, or null if it is not one of ours. */
+export function parseMessageId(id: string): MessageIdParts | null {
+  const m = idPattern.exec(id);
+  if (!m) return null;
+  const ms = parseInt(m[1]!, 36);
+  return Number.isSafeInteger(ms) ? { ms, seq: parseInt(m[2]!, 36), origin: m[3]! } : null;
+}
+
+export function formatMessageId({ ms, seq, origin }: MessageIdParts): string {
+  return `${ms.toString(36)}-${seq.toString(36)}${origin}`;
+}
+
+/** Negative, zero or positive as `a` orders before, with or after `b`. */
+export function compareMessageIds(a: MessageIdParts, b: MessageIdParts): number {
+  return a.ms - b.ms || a.seq - b.seq || (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0);
+}
+
+/** A random origin for this process. */
+export function randomOrigin(): string {
+  return Math.floor(Math.random() * 36 ** 3).toString(36).padStart(3, '0');
+}
+
+/** Makes increasing ids for one origin, even when the clock steps back. */
+export function createIdGenerator(origin: string = randomOrigin(), now: () => number = Date.now): () => MessageIdParts {
+  if (!originPattern.test(origin)) throw new Error(`message id origin "${origin}" must be 3 characters of [0-9a-z]`);
+  let lastMs = 0;
+  let seq = 0;
+  return () => {
+    const ms = now();
+    if (ms > lastMs) {
+      lastMs = ms;
+      seq = 0;
+    } else {
+      seq += 1;
+    }
+    return { ms: lastMs, seq, origin };
+  };
+}
