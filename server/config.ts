@@ -10,6 +10,19 @@ export interface Settings {
   mysqlUrl: string | undefined;
   /** Bearer token for HTTP publishing; unset means loopback only. */
   publishToken: string | undefined;
+  /** No stream is silent longer than this (≤ 25 s). */
+  heartbeatMs: number;
+  /** A streaming response ends after this many bytes; the client reconnects. */
+  streamByteLimit: number;
+  /** How long a long-poll is held open waiting for a message (≤ 25 s). */
+  longPollHoldMs: number;
+  /** Recent messages kept per channel for resumes, by count and by age. */
+  channelBufferSize: number;
+  channelBufferAgeMs: number;
+  /** Messages queued for a subscriber that is not reading before it is cut off. */
+  subscriberQueueLimit: number;
+  /** Open subscriptions allowed from one client address. */
+  maxSubscribersPerAddress: number;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -19,6 +32,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     amqpUrl: env.AMQP_URL || undefined,
     mysqlUrl: env.MYSQL_URL || undefined,
     publishToken: env.PUBLISH_TOKEN || undefined,
+    heartbeatMs: integer(env, 'HEARTBEAT_MS', 20_000, 100, 25_000),
+    streamByteLimit: integer(env, 'STREAM_BYTE_LIMIT', 128 * 1024, 4096, 64 * 1024 * 1024),
+    longPollHoldMs: integer(env, 'LONGPOLL_HOLD_MS', 25_000, 0, 25_000),
+    channelBufferSize: integer(env, 'CHANNEL_BUFFER_SIZE', 1000, 1, 1_000_000),
+    channelBufferAgeMs: integer(env, 'CHANNEL_BUFFER_AGE_MS', 10 * 60_000, 1000, 7 * 24 * 3600_000),
+    subscriberQueueLimit: integer(env, 'SUBSCRIBER_QUEUE_LIMIT', 1000, 1, 1_000_000),
+    maxSubscribersPerAddress: integer(env, 'MAX_SUBSCRIBERS_PER_ADDRESS', 256, 1, 10_000_000),
   };
 }
 

@@ -7,7 +7,7 @@ const SHUTDOWN_DEADLINE_MS = 5000;
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 const settings = loadSettings();
-const app = await buildApp(settings, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+const { fastify: app } = await buildApp(settings, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

@@ -34,10 +34,12 @@ export async function mountViews(app: FastifyInstance, options: MountViewsOption
   }
   for (const [url, group] of byFastifyPath) {
     const methods = new Set(group.flatMap(methodsOf));
+    const bodyLimits = group.flatMap((route) => route.options.bodyLimit ?? []);
     app.route({
       method: [...methods] as HTTPMethods[],
       url,
       exposeHeadRoute: false,
+      ...(bodyLimits.length > 0 ? { bodyLimit: Math.max(...bodyLimits) } : {}),
       handler: (request, reply) => handle(request, reply, group, app.prefix, streamer),
     });
   }

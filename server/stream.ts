@@ -88,8 +88,12 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
         if (step === stopped || step === drained) break;
         if (step.done) { finished = true; break; }
         idleTimer?.refresh();
+        if (step.value.length === 0) {
+          // An empty first chunk still opens the response: the client learns it is subscribed.
+          if (!res.headersSent) res.writeHead(head.status, head.headers).flushHeaders();
+          continue;
+        }
         if (!res.headersSent) res.writeHead(head.status, head.headers);
-        if (step.value.length === 0) continue;
         if (!res.write(step.value) && !stopReason && (await drain()) === stopped) break;
       }
       if (stopReason !== 'client-gone') {

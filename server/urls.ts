@@ -12,6 +12,8 @@ export interface RouteOptions {
   methods?: readonly string[];
   /** A stream that yields nothing for this long is ended. Default: no limit. */
   idleTimeoutMs?: number;
+  /** Largest request body, in bytes (413 beyond). Default: fastify's 1 MiB. */
+  bodyLimit?: number;
 }
 
 interface Converter {

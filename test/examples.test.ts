@@ -10,7 +10,7 @@ let app: FastifyInstance;
 afterEach(() => app.close());
 
 async function start(): Promise<number> {
-  app = await buildApp(loadSettings({}));
+  app = (await buildApp(loadSettings({}))).fastify;
   await app.listen({ port: 0, host: '127.0.0.1' });
   return (app.server.address() as AddressInfo).port;
 }

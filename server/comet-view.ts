@@ -1,0 +1,80 @@
+// EvServer's encapsulate_to_comet: wraps a function that makes a feed of messages
+// into a view whose response is framed by the request's transport. The same
+// feed serves every browser: SSE, XHR streaming, the forever frame, multipart,
+// long-polling, JSONP or plain chunked NDJSON.
+import { chooseTransport } from '../transports/choose.ts';
+import type { EncodeOptions, TransportName } from '../transports/encoder.ts';
+import { isValidCallback } from '../transports/escape.ts';
+import { encoders } from '../transports/index.ts';
+import { pollingBody, streamingBody, type CometCounters, type CometFeed, type Heartbeats } from './comet-stream.ts';
+import { httpError } from './errors.ts';
+import { respond, type View, type ViewRequest } from './views.ts';
+
+/** What Comet views share: one heartbeat timer, the limits, and counters for /status. */
+export interface CometContext {
+  heartbeats: Heartbeats;
+  byteLimit: number;
+  longPollHoldMs: number;
+  counters: CometCounters;
+  /** Open responses per transport. */
+  open: Record<TransportName, number>;
+}
+
+// Every Comet response: never cached, never buffered by a proxy, never sniffed.
+const cometHeaders = {
+  'cache-control': 'no-cache, no-store',
+  'x-accel-buffering': 'no',
+  'x-content-type-options': 'nosniff',
+  'access-control-allow-origin': '*',
+};
+
+/** Makes a view that frames `makeFeed`'s messages by the transport the request asks for. */
+export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<CometFeed>, context: CometContext): View {
+  return async (req) => {
+    const choice = chooseTransport({
+      requested: req.query.get('transport'),
+      accept: req.headers.accept,
+      userAgent: req.headers['user-agent'],
+    });
+    if (!choice.ok) throw httpError('bad_transport', undefined, { transports: choice.valid });
+    const encoder = encoders[choice.name];
+    const callback = req.query.get('callback') ?? undefined;
+    if (callback !== undefined ? !isValidCallback(callback) : encoder.name === 'jsonp') throw httpError('bad_callback');
+    const options: EncodeOptions = { callback };
+
+    const feed = await makeFeed(req);
+    context.open[encoder.name]++;
+    const counted = onEnd(feed, () => { context.open[encoder.name]--; });
+    const headers = { ...encoder.headers(options), ...cometHeaders };
+    if (encoder.streaming) {
+      return respond(streamingBody(encoder, options, counted, { byteLimit: context.byteLimit }, context.heartbeats, context.counters), { headers });
+    }
+    const body = await pollingBody(encoder, options, counted, context.longPollHoldMs, req.signal, context.counters);
+    return respond(body, { headers });
+  };
+}
+
+/** The feed, with `release` run once when its batches end or are returned. */
+export function onEnd(feed: CometFeed, release: () => void): CometFeed {
+  const { batches } = feed;
+  let released = false;
+  const once = () => {
+    if (!released) {
+      released = true;
+      release();
+    }
+  };
+  return {
+    ...feed,
+    batches: {
+      next: () => batches.next().then((result) => {
+        if (result.done) once();
+        return result;
+      }),
+      return: (value?: unknown) => {
+        once();
+        return batches.return?.(value) ?? Promise.resolve({ value: undefined, done: true });
+      },
+    },
+  };
+}
