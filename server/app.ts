@@ -2,7 +2,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { exampleUrls } from '../examples/urls.ts';
 import { transportNames, type TransportName } from '../transports/encoder.ts';
-import { createAddressLimiter } from './address-limiter.ts';
+import { createAddressLimiter, type AddressLimiter } from './address-limiter.ts';
 import { createHeartbeats } from './comet-stream.ts';
 import { cometUrls } from './comet-urls.ts';
 import type { CometContext } from './comet-view.ts';
@@ -21,6 +21,8 @@ export interface AppOptions {
 export interface App {
   fastify: FastifyInstance;
   hub: Hub;
+  comet: CometContext;
+  limiter: AddressLimiter;
 }
 
 export async function buildApp(settings: Settings, options: AppOptions = {}): Promise<App> {
@@ -41,6 +43,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     counters: { messagesOut: 0, bytesOut: 0 },
     open: Object.fromEntries(transportNames.map((name) => [name, 0])) as Record<TransportName, number>,
   };
+  const limiter = createAddressLimiter(settings.maxSubscribersPerAddress);
   const services = { bus: 'in-process', store: 'embedded' };
 
   let closing = false;
@@ -61,10 +64,10 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   app.get('/healthz', async () => ({ ok: true, uptime: Math.round(process.uptime()) }));
   await app.register(mountViews, {
     urls: [
-      ...cometUrls({ hub, comet, limiter: createAddressLimiter(settings.maxSubscribersPerAddress), publishToken: settings.publishToken }),
+      ...cometUrls({ hub, comet, limiter, publishToken: settings.publishToken }),
       ...statusUrls(() => takeSnapshot(hub, comet, services)),
     ],
   });
   await app.register(mountViews, { urls: exampleUrls(), prefix: '/examples' });
-  return { fastify: app, hub };
+  return { fastify: app, hub, comet, limiter };
 }

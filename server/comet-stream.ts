@@ -47,6 +47,8 @@ export interface Heartbeats {
   add(stream: HeartbeatTarget): void;
   delete(stream: HeartbeatTarget): void;
   stop(): void;
+  /** Streams registered now. */
+  readonly size: number;
 }
 
 export interface HeartbeatTarget {
@@ -70,6 +72,9 @@ export function createHeartbeats(intervalMs: number): Heartbeats {
     stop: () => {
       clearInterval(timer);
       streams.clear();
+    },
+    get size() {
+      return streams.size;
     },
   };
 }

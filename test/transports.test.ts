@@ -181,10 +181,10 @@ describe('exact bytes: per-request options', () => {
 });
 
 describe('isValidCallback', () => {
-  it.each(['cb', '$.x_1', 'a.b.c', '_evcomet', 'a'.repeat(64)])('accepts %j', (name) => {
+  it.each(['cb', '$.x_1', 'a.b.c', '_evcomet', 'jQuery1_2.cb', 'a'.repeat(64)])('accepts %j', (name) => {
     expect(isValidCallback(name)).toBe(true);
   });
-  it.each(['', '1a', 'a-b', 'a()', 'a..b', 'a.', 'x</script>', 'a'.repeat(65), 'constructor[0]', '.a', 'a b', 'a\n'])(
+  it.each(['', '1a', 'a-b', 'a()', 'a..b', 'a.', 'x</script>', 'a'.repeat(65), 'constructor[0]', '.a', 'a b', 'a\n', 'a.1b', 'new', 'x.import', 'typeof'])(
     'rejects %j',
     (name) => {
       expect(isValidCallback(name)).toBe(false);

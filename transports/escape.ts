@@ -22,9 +22,14 @@ export function oneLineJson(json: string): string {
   return /[\r\n]/.test(json) ? json.replace(/[\r\n]/g, ' ') : json;
 }
 
-const callbackPattern = /^[A-Za-z_$][A-Za-z0-9_$.]*$/;
+// Each dotted part an identifier: `a.1b` or `new` would be a syntax error (or
+// worse, `import(...)`) in the client, not just an ugly name.
+const callbackPattern = /^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
+const reservedWords = new Set(('break case catch class const continue debugger default delete do else enum export extends '
+  + 'false finally for function if implements import in instanceof interface let new null package private protected public '
+  + 'return static super switch this throw true try typeof var void while with yield await').split(' '));
 
-/** A JSONP (or forever-frame) callback name: an identifier path, at most 64 characters. */
+/** A JSONP (or forever-frame) callback name: a dotted path of identifiers, at most 64 characters. */
 export function isValidCallback(name: string): boolean {
-  return name.length <= 64 && callbackPattern.test(name) && !name.includes('..') && !name.endsWith('.');
+  return name.length <= 64 && callbackPattern.test(name) && !name.split('.').some((part) => reservedWords.has(part));
 }
