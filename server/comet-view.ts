@@ -47,7 +47,11 @@ export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<Co
     const counted = onEnd(feed, () => { context.open[encoder.name]--; });
     const headers = { ...encoder.headers(options), ...cometHeaders };
     if (encoder.streaming) {
-      return respond(streamingBody(encoder, options, counted, { byteLimit: context.byteLimit }, context.heartbeats, context.counters), { headers });
+      // Close-delimited: no chunk framing on each message (6 bytes of ~90), and no
+      // proxy that buffers chunked bodies; the stream ends by closing anyway and
+      // marks a deliberate end with its `reconnect` frame.
+      return respond(streamingBody(encoder, options, counted, { byteLimit: context.byteLimit }, context.heartbeats, context.counters),
+        { headers: { ...headers, connection: 'close' } });
     }
     const body = await pollingBody(encoder, options, counted, context.longPollHoldMs, req.signal, context.counters);
     return respond(body, { headers });

@@ -6,7 +6,10 @@
 //        └── return() ◀── stop: the client left | idle timeout | shutdown
 //
 // - Each chunk is written as soon as it is yielded; Node frames it as an HTTP/1.1
-//   chunk, or writes it raw with `Connection: close` for an HTTP/1.0 client.
+//   chunk, or writes it raw with `Connection: close` for an HTTP/1.0 client. A
+//   view that sets `Connection: close` itself gets a raw body delimited by the
+//   close, with no chunk framing (Comet streams, which end by closing anyway).
+//   Such a body cannot show a cut as incomplete, so it needs its own end marker.
 // - Backpressure: the iterator is not pulled again while the socket's buffer is
 //   over its high-water mark, so a slow reader costs a bounded amount of memory.
 // - Stopping never waits for the view: a pending next() is abandoned, the request's
@@ -75,6 +78,7 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
     res.on('drain', onDrain);
     onHalt(halt);
 
+    if (String(head.headers.connection).toLowerCase() === 'close') res.removeHeader('transfer-encoding');
     const idleTimer = idleTimeoutMs ? setTimeout(() => halt('idle-timeout'), idleTimeoutMs) : null;
     const pull = (): Promise<Wake> => new Promise((resolve, reject) => {
       wake = resolve;

@@ -44,6 +44,9 @@ describe.each(streaming)('%s', (transport) => {
     expect(stream.res.headers['cache-control']).toBe('no-cache, no-store');
     expect(stream.res.headers['x-accel-buffering']).toBe('no');
     expect(stream.res.headers['x-content-type-options']).toBe('nosniff');
+    // close-delimited: no chunk framing around each message
+    expect(stream.res.headers['connection']).toBe('close');
+    expect(stream.res.headers['transfer-encoding']).toBeUndefined();
     const sent = [{ n: 1 }, { text: 'two </script><!-- \u2028' }, { n: [3] }];
     const ids: string[] = [];
     for (const data of sent) ids.push(await server.publish('room', data));

@@ -123,6 +123,18 @@ describe('streaming a view', () => {
     expect(res.complete).toBe(true);
   });
 
+  it('sends a raw, close-delimited body when the view says Connection: close', async () => {
+    server = await startViewServer([path('raw', () => respond((async function* () {
+      yield 'one\n';
+      await sleep(20);
+      yield 'two\n';
+    })(), { headers: { connection: 'close' } }))]);
+    const res = await rawRequest(server.port, get('/raw'));
+    expect(res.headers['connection']).toBe('close');
+    expect(res.headers['transfer-encoding']).toBeUndefined();
+    expect(res.chunks.map((c) => c.data)).toEqual(['one\n', 'two\n']);
+  });
+
   it('keeps the connection alive across streamed responses', async () => {
     server = await startViewServer([path('ticks', () => (async function* () {
       yield 'a';
