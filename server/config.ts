@@ -33,7 +33,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     mysqlUrl: env.MYSQL_URL || undefined,
     publishToken: env.PUBLISH_TOKEN || undefined,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 20_000, 100, 25_000),
-    streamByteLimit: integer(env, 'STREAM_BYTE_LIMIT', 128 * 1024, 4096, 64 * 1024 * 1024),
+    streamByteLimit: integer(env, 'STREAM_BYTE_LIMIT', 128 * 1024, 4096, 1024 ** 3),
     longPollHoldMs: integer(env, 'LONGPOLL_HOLD_MS', 25_000, 0, 25_000),
     channelBufferSize: integer(env, 'CHANNEL_BUFFER_SIZE', 1000, 1, 1_000_000),
     channelBufferAgeMs: integer(env, 'CHANNEL_BUFFER_AGE_MS', 10 * 60_000, 1000, 7 * 24 * 3600_000),

@@ -1,0 +1,460 @@
+// `npm run bench`: runs evcomet and the hand-written reference (and bare fastify
+// for the hello scenario) as separate processes on 127.0.0.1, drives them from
+// load-generator processes (bench/load.ts), and prints one table. Results go to
+// bench/results.json and the latency chart to bench/latency.svg. Everything runs
+// compiled (dist/), as a deployment would: no TypeScript loader in the way.
+//   npm run bench                 everything (about five minutes)
+//   npm run bench -- --quick      smaller sizes, for a quick look
+//   npm run bench -- --only=hold,fanout
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { connect } from 'node:net';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { transportNames, type TransportName } from '../transports/encoder.ts';
+import { encoders } from '../transports/index.ts';
+import type { Command, Report, ServerKind } from './load.ts';
+import { latencyChart } from './chart.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const wanted = (name: string) => !only || only.includes(name);
+
+const HOLD_TIERS = quick ? [1000, 2000] : [1000, 5000, 10_000, 19_000];
+const FANOUT_SIZES = quick ? [1000] : [1000, 2500, 5000, 10_000];
+const PER_WORKER = 10_000; // each process stays under the 20,000 open-files limit
+const ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+const here = new URL('.', import.meta.url); // dist/bench/
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// --- processes -------------------------------------------------------------------
+
+interface Server { kind: ServerKind | 'fastify'; port: number; child: ChildProcess }
+
+async function startServer(kind: Server['kind'], env: Record<string, string> = {}): Promise<Server> {
+  const script = { evcomet: 'evcomet-server.js', reference: 'reference-server.js', fastify: 'fastify-hello-server.js' }[kind];
+  const child = fork(new URL(script, here), {
+    execArgv: ['--expose-gc'],
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const [message] = (await Promise.race([once(child, 'message'), sleep(20_000).then(() => { throw new Error(`${kind} did not start`); })])) as [{ port: number }];
+  return { kind, port: message.port, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+interface Worker { child: ChildProcess; send<T>(command: Command): Promise<T> }
+
+async function startWorker(): Promise<Worker> {
+  const child = fork(new URL('load.js', here), { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    child,
+    async send<T>(command: Command) {
+      child.send(command);
+      const [reply] = await once(child, 'message');
+      return reply as T;
+    },
+  };
+}
+
+/** Workers enough for `count` sockets, each given its share. */
+async function withWorkers<T>(count: number, fn: (workers: Worker[], shares: number[]) => Promise<T>): Promise<T> {
+  const n = Math.max(1, Math.ceil(count / PER_WORKER));
+  const workers = await Promise.all(Array.from({ length: n }, startWorker));
+  const shares = workers.map((_, i) => Math.min(PER_WORKER, count - i * PER_WORKER));
+  try {
+    return await fn(workers, shares);
+  } finally {
+    await Promise.all(workers.map((w) => stop(w.child)));
+  }
+}
+
+// --- helpers ---------------------------------------------------------------------
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+function publish(server: Server, seq: number, extra = ''): Promise<void> {
+  const body = payload(seq, extra);
+  const path = server.kind === 'evcomet' ? '/comet/bench' : '/publish';
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: server.port, path, method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`publish answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** A 66-byte JSON message carrying its publish time, like an OPRA quote in EvServer's write-up. */
+function payload(seq: number, extra = ''): string {
+  const head = `{"t":${now().toFixed(3)},"seq":${seq},"pad":"`;
+  return head + extra + 'x'.repeat(Math.max(0, 66 - head.length - extra.length - 2)) + '"}';
+}
+
+async function rssAfterGc(server: Server): Promise<number> {
+  await fetch(`http://127.0.0.1:${server.port}/__gc`);
+  await sleep(200);
+  await fetch(`http://127.0.0.1:${server.port}/__gc`);
+  const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function merge(reports: Report[]): Report {
+  return reports.reduce((a, b) => ({
+    subscribers: a.subscribers + b.subscribers, received: a.received + b.received, lost: a.lost + b.lost,
+    repeated: a.repeated + b.repeated, latencies: a.latencies.concat(b.latencies),
+    firstAt: Math.min(a.firstAt || Infinity, b.firstAt || Infinity), lastAt: Math.max(a.lastAt, b.lastAt),
+  }));
+}
+
+const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const ratio = (ours: number, ref: number) => (ref > 0 ? `${(ours / ref).toFixed(2)}×` : '-');
+
+// --- scenarios -------------------------------------------------------------------
+
+interface HoldRow { server: ServerKind; subscribers: number; connected: number; rssMiB: number; perSubscriberKiB: number }
+
+async function hold(kind: ServerKind): Promise<HoldRow[]> {
+  const server = await startServer(kind);
+  const rows: HoldRow[] = [];
+  try {
+    const top = HOLD_TIERS.at(-1)!;
+    await withWorkers(top, async (workers) => {
+      const base = await rssAfterGc(server);
+      let held = 0;
+      let connected = 0;
+      for (const tier of HOLD_TIERS) {
+        // fill the workers in order, each up to its share
+        let need = tier - held;
+        for (let i = 0; i < workers.length && need > 0; i++) {
+          const room = PER_WORKER - Math.max(0, Math.min(PER_WORKER, held - i * PER_WORKER));
+          const take = Math.min(room, need);
+          if (take <= 0) continue;
+          connected += (await workers[i]!.send<{ connected: number }>({ cmd: 'subscribe', kind, port: server.port, count: take, addresses: ADDRESSES })).connected;
+          need -= take;
+          held += take;
+        }
+        await sleep(1000);
+        const rss = await rssAfterGc(server);
+        rows.push({ server: kind, subscribers: tier, connected, rssMiB: rss / 1048576, perSubscriberKiB: (rss - base) / connected / 1024 });
+      }
+    });
+  } finally {
+    await stop(server.child);
+  }
+  return rows;
+}
+
+interface LatencyRow { server: ServerKind; subscribers: number; messages: number; p50: number; p99: number; max: number; lost: number; repeated: number }
+
+async function fanout(kind: ServerKind, subscribers: number): Promise<LatencyRow> {
+  const server = await startServer(kind);
+  const messages = 50;
+  try {
+    return await withWorkers(subscribers, async (workers, shares) => {
+      await Promise.all(workers.map((w, i) => w.send({ cmd: 'subscribe', kind, port: server.port, count: shares[i]!, addresses: ADDRESSES })));
+      await sleep(1000);
+      await Promise.all(workers.map((w) => w.send({ cmd: 'reset' })));
+      for (let seq = 0; seq < messages; seq++) {
+        await publish(server, seq);
+        await sleep(200);
+      }
+      await settle(workers);
+      const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
+      const sorted = r.latencies.sort((a, b) => a - b);
+      return { server: kind, subscribers: r.subscribers, messages, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated };
+    });
+  } finally {
+    await stop(server.child);
+  }
+}
+
+interface PollRow extends LatencyRow { delivered: number; expected: number }
+
+async function longPoll(kind: ServerKind): Promise<PollRow> {
+  const server = await startServer(kind);
+  const pollers = quick ? 200 : 1000;
+  const rate = 20;
+  const seconds = quick ? 3 : 10;
+  const messages = rate * seconds;
+  try {
+    return await withWorkers(pollers, async (workers, shares) => {
+      await Promise.all(workers.map((w, i) => w.send({ cmd: 'poll', kind, port: server.port, count: shares[i]!, addresses: ADDRESSES })));
+      await sleep(1500);
+      await Promise.all(workers.map((w) => w.send({ cmd: 'reset' })));
+      const started = now();
+      for (let seq = 0; seq < messages; seq++) {
+        await publish(server, seq);
+        const next = started + ((seq + 1) * 1000) / rate;
+        await sleep(Math.max(0, next - now()));
+      }
+      await settle(workers);
+      const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
+      const sorted = r.latencies.sort((a, b) => a - b);
+      return { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
+        p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated };
+    });
+  } finally {
+    await stop(server.child);
+  }
+}
+
+interface ThroughputRow { server: ServerKind; subscribers: number; published: number; deliveries: number; perSecond: number; lost: number }
+
+async function throughput(kind: ServerKind): Promise<ThroughputRow> {
+  const server = await startServer(kind);
+  const subscribers = 100;
+  const seconds = quick ? 3 : 10;
+  try {
+    return await withWorkers(subscribers, async ([worker]) => {
+      await worker!.send({ cmd: 'subscribe', kind, port: server.port, count: subscribers, addresses: ADDRESSES });
+      await sleep(500);
+      await worker!.send({ cmd: 'reset' });
+      let seq = 0;
+      const until = now() + seconds * 1000;
+      // as fast as the server accepts: 8 publishers in flight, each waiting for its answer
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (now() < until) await publish(server, seq++);
+      }));
+      await settle([worker!]);
+      const r = await worker!.send<Report>({ cmd: 'report', expected: seq });
+      return { server: kind, subscribers, published: seq, deliveries: r.received, perSecond: r.received / ((r.lastAt - r.firstAt) / 1000), lost: r.lost };
+    });
+  } finally {
+    await stop(server.child);
+  }
+}
+
+interface HelloRow { server: 'evcomet' | 'fastify'; requestsPerSecond: number; errors: number }
+
+async function hello(kind: 'evcomet' | 'fastify'): Promise<HelloRow> {
+  const server = await startServer(kind);
+  try {
+    const url = `http://127.0.0.1:${server.port}/hello`;
+    await autocannon({ url, connections: 50, duration: 2 }); // warm up
+    const result = await autocannon({ url, connections: 50, duration: quick ? 3 : 8 });
+    return { server: kind, requestsPerSecond: result.requests.average, errors: result.errors + result.non2xx };
+  } finally {
+    await stop(server.child);
+  }
+}
+
+interface WireRow { transport: TransportName; oneAtATime: number; underLoad: number }
+
+/** Bytes a client receives (and, for polls, sends) per 66-byte message on each transport. */
+async function wire(): Promise<WireRow[]> {
+  const server = await startServer('evcomet');
+  const rows: WireRow[] = [];
+  const count = 20;
+  try {
+    for (const transport of transportNames) {
+      const streaming = transport !== 'longpoll' && transport !== 'jsonp';
+      const measure = streaming ? streamBytes : pollBytes;
+      const oneAtATime = await measure(server, transport, count, false);
+      const underLoad = await measure(server, transport, count, true);
+      rows.push({ transport, oneAtATime, underLoad });
+    }
+  } finally {
+    await stop(server.child);
+  }
+  return rows;
+}
+
+async function streamBytes(server: Server, transport: TransportName, count: number, burst: boolean): Promise<number> {
+  const socket = connect({ port: server.port, host: '127.0.0.1' });
+  await once(socket, 'connect');
+  let bytes = 0;
+  let text = '';
+  socket.on('data', (d: Buffer) => { bytes += d.length; text += d.toString('latin1'); });
+  const channel = `wire-${transport}-${burst}`;
+  socket.write(`GET /comet/${channel}?transport=${transport} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  await waitUntil(() => text.includes('\r\n\r\n') && bytes >= text.indexOf('\r\n\r\n') + 4 + openLength(transport), 'the opening');
+  const before = bytes;
+  const seen = () => (text.match(/"seq"/g) ?? []).length;
+  if (burst) {
+    await Promise.all(Array.from({ length: count }, (_, i) => publishTo(server, channel, i)));
+    await waitUntil(() => seen() >= count, 'every message');
+  } else {
+    for (let i = 0; i < count; i++) {
+      await publishTo(server, channel, i);
+      await waitUntil(() => seen() >= i + 1, 'the message');
+    }
+  }
+  socket.destroy();
+  return (bytes - before) / count - 66;
+}
+
+function openLength(transport: TransportName): number {
+  return encoders[transport].open({ callback: 'cb' }).length;
+}
+
+async function pollBytes(server: Server, transport: TransportName, count: number, burst: boolean): Promise<number> {
+  const channel = `wire-${transport}-${burst}`;
+  const socket = connect({ port: server.port, host: '127.0.0.1' });
+  await once(socket, 'connect');
+  let bytes = 0;
+  let buffer = '';
+  socket.on('data', (d: Buffer) => { bytes += d.length; buffer += d.toString('latin1'); });
+  let cursor: string | null = null;
+  let got = 0;
+  let sent = 0;
+  const request = () => {
+    const line = `GET /comet/${channel}?transport=${transport}${transport === 'jsonp' ? '&callback=cb' : ''}${cursor ? `&since=${cursor}` : ''} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    sent += line.length;
+    socket.write(line);
+  };
+  const answer = async (): Promise<void> => {
+    await waitUntil(() => /content-length: (\d+)/i.test(buffer) && buffer.length >= buffer.indexOf('\r\n\r\n') + 4 + Number(/content-length: (\d+)/i.exec(buffer)![1]), 'an answer');
+    const end = buffer.indexOf('\r\n\r\n') + 4;
+    const length = Number(/content-length: (\d+)/i.exec(buffer)![1]);
+    const body = buffer.slice(end, end + length);
+    buffer = buffer.slice(end + length);
+    const ids = [...body.matchAll(/"id":"([^"]+)"/g)].map((m) => m[1]!);
+    got += ids.length;
+    cursor = ids.at(-1) ?? cursor;
+  };
+  if (burst) {
+    for (let i = 0; i < count; i++) await publishTo(server, channel, i);
+    // the first poll with no cursor waits for new messages, so start from the channel's first id
+    cursor = '0-0000';
+    while (got < count) {
+      request();
+      await answer();
+    }
+  } else {
+    for (let i = 0; i < count; i++) {
+      request();
+      await sleep(20);
+      await publishTo(server, channel, i);
+      await answer();
+    }
+  }
+  socket.destroy();
+  return (bytes + sent) / count - 66;
+}
+
+function publishTo(server: Server, channel: string, seq: number): Promise<void> {
+  return fetch(`http://127.0.0.1:${server.port}/comet/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload(seq) })
+    .then((r) => { if (r.status !== 200) throw new Error(`publish answered ${r.status}`); return r.body?.cancel(); });
+}
+
+/** Waits until the workers' delivery count stops moving (they drained), at most `timeoutMs`. */
+async function settle(workers: Worker[], timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const counts = await Promise.all(workers.map((w) => w.send<{ received: number }>({ cmd: 'count' })));
+    const total = counts.reduce((n, c) => n + c.received, 0);
+    if (total === last || Date.now() > until) return;
+    last = total;
+    await sleep(1000);
+  }
+}
+
+async function waitUntil(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+// --- the run ---------------------------------------------------------------------
+
+const results: Record<string, unknown> = {
+  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, date: new Date().toISOString() },
+};
+const lines: string[] = [];
+const say = (line = '') => { console.log(line); lines.push(line); };
+
+say(`evcomet bench: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}${quick ? ' (quick)' : ''}`);
+
+if (wanted('hold')) {
+  const rows = [...await hold('reference'), ...await hold('evcomet')];
+  results.hold = rows;
+  say('\n1. Hold: SSE subscribers held open');
+  say('| subscribers | reference connected | evcomet connected | reference RSS MiB | evcomet RSS MiB | reference KiB/sub | evcomet KiB/sub | evcomet/reference |');
+  say('|---|---|---|---|---|---|---|---|');
+  for (const tier of HOLD_TIERS) {
+    const ref = rows.find((r) => r.server === 'reference' && r.subscribers === tier)!;
+    const ours = rows.find((r) => r.server === 'evcomet' && r.subscribers === tier)!;
+    say(`| ${tier} | ${ref.connected} | ${ours.connected} | ${fmt(ref.rssMiB)} | ${fmt(ours.rssMiB)} | ${fmt(ref.perSubscriberKiB, 2)} | ${fmt(ours.perSubscriberKiB, 2)} | ${ratio(ours.perSubscriberKiB, ref.perSubscriberKiB)} |`);
+  }
+}
+
+if (wanted('fanout')) {
+  const rows: LatencyRow[] = [];
+  for (const size of FANOUT_SIZES) rows.push(await fanout('reference', size), await fanout('evcomet', size));
+  results.fanout = rows;
+  say('\n2. Fan-out: 50 messages, one every 200 ms, to N SSE subscribers (latency in ms)');
+  say('| subscribers | server | p50 | p99 | max | lost | repeated | p99 evcomet/reference |');
+  say('|---|---|---|---|---|---|---|---|');
+  for (let i = 0; i < rows.length; i += 2) {
+    const [ref, ours] = [rows[i]!, rows[i + 1]!];
+    for (const r of [ref, ours]) {
+      say(`| ${FANOUT_SIZES[i / 2]} | ${r.server} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${r.lost} | ${r.repeated} | ${r === ours ? ratio(ours.p99, ref.p99) : ''} |`);
+    }
+  }
+  writeFileSync('bench/latency.svg', latencyChart(rows));
+}
+
+if (wanted('longpoll')) {
+  const rows = [await longPoll('reference'), await longPoll('evcomet')];
+  results.longpoll = rows;
+  say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers re-polling with their cursor, 20 messages/s (latency in ms)`);
+  say('| server | delivered | expected | lost | repeated | p50 | p99 | max |');
+  say('|---|---|---|---|---|---|---|---|');
+  for (const r of rows) say(`| ${r.server} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`);
+  say(`p99 evcomet/reference: ${ratio(rows[1]!.p99, rows[0]!.p99)}`);
+}
+
+if (wanted('throughput')) {
+  const rows = [await throughput('reference'), await throughput('evcomet')];
+  results.throughput = rows;
+  say('\n4. Throughput: 100 SSE subscribers, publishing as fast as accepted');
+  say('| server | published | deliveries | deliveries/s | lost |');
+  say('|---|---|---|---|---|');
+  for (const r of rows) say(`| ${r.server} | ${r.published} | ${r.deliveries} | ${fmt(r.perSecond, 0)} | ${r.lost} |`);
+  say(`deliveries/s evcomet/reference: ${ratio(rows[1]!.perSecond, rows[0]!.perSecond)}`);
+}
+
+if (wanted('hello')) {
+  const rows = [await hello('fastify'), await hello('evcomet')];
+  results.hello = rows;
+  say('\n5. Hello stream: three chunks per response, 50 keep-alive connections (autocannon)');
+  say('| server | requests/s | errors |');
+  say('|---|---|---|');
+  for (const r of rows) say(`| ${r.server === 'fastify' ? 'bare fastify' : 'evcomet view'} | ${fmt(r.requestsPerSecond, 0)} | ${r.errors} |`);
+  say(`evcomet/fastify: ${ratio(rows[1]!.requestsPerSecond, rows[0]!.requestsPerSecond)}`);
+}
+
+if (wanted('wire')) {
+  const rows = await wire();
+  results.wire = rows;
+  say('\n6. Bytes on the wire per 66-byte message, beyond the payload (polls count their request too)');
+  say('| transport | one at a time | 20 at once |');
+  say('|---|---|---|');
+  for (const r of rows) say(`| ${r.transport} | ${fmt(r.oneAtATime)} | ${fmt(r.underLoad)} |`);
+}
+
+writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
+writeFileSync('bench/results.md', lines.join('\n') + '\n');
+agent.destroy();
