@@ -2,8 +2,10 @@
 // one client cannot hold every socket the server has.
 
 export interface AddressLimiter {
-  /** Takes a place for `address`; the returned function gives it back (once). null: full. */
-  acquire(address: string): (() => void) | null;
+  /** Takes a place for `address`; false when it holds as many as allowed. */
+  acquire(address: string): boolean;
+  /** Gives back a place taken by acquire(); call it once per successful acquire. */
+  release(address: string): void;
   /** Addresses holding places now (for tests and /status). */
   readonly addresses: number;
 }
@@ -13,16 +15,14 @@ export function createAddressLimiter(max: number): AddressLimiter {
   return {
     acquire(address) {
       const count = open.get(address) ?? 0;
-      if (count >= max) return null;
+      if (count >= max) return false;
       open.set(address, count + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = open.get(address)! - 1;
-        if (left === 0) open.delete(address);
-        else open.set(address, left);
-      };
+      return true;
+    },
+    release(address) {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left <= 0) open.delete(address);
+      else open.set(address, left);
     },
     get addresses() {
       return open.size;

@@ -5,7 +5,7 @@ import { transportNames, type TransportName } from '../transports/encoder.ts';
 import { createAddressLimiter, type AddressLimiter } from './address-limiter.ts';
 import { createHeartbeats } from './comet-stream.ts';
 import { cometUrls } from './comet-urls.ts';
-import type { CometContext } from './comet-view.ts';
+import type { CometContext } from './comet-stream.ts';
 import type { Settings } from './config.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { httpError } from './errors.ts';

@@ -1,34 +1,64 @@
-// Turns a feed of message batches into a transport's bytes: a streaming body
-// (an async iterator of Buffers that server/stream.ts writes) or one polling
-// answer. This is where the SPEC's streaming rules live: heartbeats, the byte
-// limit after which a stream ends with a `reconnect`, the long-poll hold, and
-// framing each message once per transport (the same Buffer goes to every
-// subscriber, so per-subscriber work is a write, not an encode).
-import type { Control, EncodeOptions, Encoder, WireMessage } from '../transports/encoder.ts';
+// Turns a source of message batches into a transport's bytes: a streaming body
+// (a PushBody that server/stream.ts writes) or one polling answer. This is
+// where the SPEC's streaming rules live: heartbeats, the byte limit after which a
+// stream ends with a `reconnect`, the long-poll hold, and framing each message
+// once per transport (the same Buffer goes to every subscriber, so
+// per-subscriber work is a write, not an encode).
+//
+// A streaming body listens to its source: when a message is delivered it is
+// framed and written at once, synchronously, inside the hub's fan-out loop. When
+// a socket's buffer fills, the body pauses its source (which queues, bounded)
+// until the socket drains, and the queued messages go out as one write.
+import type { Control, EncodeOptions, Encoder, TransportName, WireMessage } from '../transports/encoder.ts';
+import { pushBody, type PushBody, type PushSink } from './views.ts';
 
-/** What a Comet view streams: control frames to send first, then batches of messages. */
+/** Where a source's push-mode messages go. */
+export interface SourceListener {
+  messages(batch: readonly WireMessage[]): void;
+  end(reason: 'slow' | 'closed'): void;
+}
+
+/** Messages for one subscriber: pushed to a listener (streams) or pulled (polls). The hub's Subscription is one. */
+export interface MessageSource extends AsyncIterator<readonly WireMessage[]> {
+  listen(listener: SourceListener): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** What a Comet view sends: control frames first, then the source's messages. */
 export interface CometFeed {
   /** Sent right after the opening bytes (e.g. a `gap`). */
   controls: Control[];
-  batches: AsyncIterator<WireMessage[]>;
-  /** Why the batches ended, if the feed ended them (a slow reader, shutdown). */
-  endReason?(): 'slow' | 'shutdown' | null;
+  source: MessageSource;
+  /** Called exactly once when the response is over: unsubscribe, give back places. */
+  release(): void;
 }
 
-/** Counts what goes out, for /status and /metrics. */
-export interface CometCounters {
-  messagesOut: number;
-  bytesOut: number;
+/** What every Comet response shares: one heartbeat timer, the limits, and the counters /status reads. */
+export interface CometContext {
+  heartbeats: Heartbeats;
+  /** A streaming response ends after this many bytes. */
+  byteLimit: number;
+  longPollHoldMs: number;
+  counters: { messagesOut: number; bytesOut: number };
+  /** Open responses per transport. */
+  open: Record<TransportName, number>;
 }
 
-// Frames made once per message and transport, shared by every subscriber.
-const frameCache = new Map<string, WeakMap<WireMessage, Buffer>>();
+// Frames made once per message and transport. A fan-out asks for the same
+// message's frame once per subscriber in a row, so the last one is kept at hand;
+// older ones live as long as their message does.
+interface FrameCache { last: WireMessage | null; lastFrame: Buffer; frames: WeakMap<WireMessage, Buffer> }
+const frameCaches = new Map<Encoder, FrameCache>();
 
 export function frameOf(encoder: Encoder, message: WireMessage): Buffer {
-  let cache = frameCache.get(encoder.name);
-  if (!cache) frameCache.set(encoder.name, (cache = new WeakMap()));
-  let frame = cache.get(message);
-  if (!frame) cache.set(message, (frame = Buffer.from(encoder.message(message))));
+  let cache = frameCaches.get(encoder);
+  if (!cache) frameCaches.set(encoder, (cache = { last: null, lastFrame: Buffer.alloc(0), frames: new WeakMap() }));
+  if (cache.last === message) return cache.lastFrame;
+  let frame = cache.frames.get(message);
+  if (!frame) cache.frames.set(message, (frame = Buffer.from(encoder.message(message))));
+  cache.last = message;
+  cache.lastFrame = frame;
   return frame;
 }
 
@@ -79,122 +109,103 @@ export function createHeartbeats(intervalMs: number): Heartbeats {
   };
 }
 
-export interface StreamLimits {
-  /** End the response once this many bytes were sent (the client reconnects). */
-  byteLimit: number;
-}
-
-const done: IteratorReturnResult<undefined> = { value: undefined, done: true };
-
 /**
- * The body of a streaming response: the opening bytes (with the feed's controls),
- * then each batch as it comes, a heartbeat when idle, and a `reconnect` plus the
- * closing bytes when the byte limit is reached or the feed ends.
+ * The body of a streaming response: the opening bytes (with the feed's
+ * controls), then every message as it is delivered, a heartbeat when idle, and a
+ * `reconnect` plus the closing bytes when the byte limit is reached or the
+ * source ends. A class: one per open stream, no closures.
  */
-export function streamingBody(
-  encoder: Encoder,
-  options: EncodeOptions,
-  feed: CometFeed,
-  limits: StreamLimits,
-  heartbeats: Heartbeats,
-  counters: CometCounters,
-): AsyncIterableIterator<Buffer> {
-  let sent = 0;
-  let state: 'opening' | 'open' | 'ended' = 'opening';
-  // At most one feed.next() in flight; its result waits in `arrived` if a
-  // heartbeat answered the call that was waiting for it.
-  let pulling = false;
-  let arrived: IteratorResult<WireMessage[]> | null = null;
-  let failed: { error: unknown } | null = null;
-  let waiting: { resolve(result: IteratorResult<Buffer>): void; reject(error: unknown): void } | null = null;
+export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget {
+  readonly [pushBody] = true as const;
+  wrote = false;
+  private sink: PushSink | null = null;
+  private controls: Control[] | null;
+  private sent = 0;
+  private paused = false;
+  private ended = false;
+  private released = false;
+  private readonly source: MessageSource;
+  private readonly releaseFeed: () => void;
 
-  const emit = (bytes: Buffer): IteratorResult<Buffer> => {
-    sent += bytes.length;
-    counters.bytesOut += bytes.length;
-    target.wrote = true;
-    return { value: bytes, done: false };
-  };
-  const release = (): void => {
-    heartbeats.delete(target);
-    void feed.batches.return?.();
-  };
-  const ending = (reason: 'limit' | 'slow' | 'shutdown', before?: Buffer): IteratorResult<Buffer> => {
-    state = 'ended';
-    release();
-    const tail = Buffer.from(encoder.control({ control: 'reconnect', reason }) + encoder.close(options));
-    return emit(before ? Buffer.concat([before, tail]) : tail);
-  };
-  const target: HeartbeatTarget = {
-    wrote: false,
-    beat() {
-      if (!waiting) return; // the writer is busy: bytes are flowing anyway
-      const w = waiting;
-      waiting = null;
-      w.resolve(emit(Buffer.from(encoder.heartbeat())));
-    },
-  };
+  constructor(
+    private readonly encoder: Encoder,
+    private readonly options: EncodeOptions,
+    feed: CometFeed,
+    private readonly context: CometContext,
+  ) {
+    this.controls = feed.controls;
+    this.source = feed.source;
+    this.releaseFeed = feed.release;
+    context.open[encoder.name]++;
+  }
 
-  const onBatch = (result: IteratorResult<WireMessage[]>): IteratorResult<Buffer> => {
-    if (state === 'ended') return done;
-    if (result.done) return ending(feed.endReason?.() ?? 'shutdown');
-    counters.messagesOut += result.value.length;
-    const bytes = framesOf(encoder, result.value);
-    return sent + bytes.length >= limits.byteLimit ? ending('limit', bytes) : emit(bytes);
-  };
-  const pull = (): void => {
-    pulling = true;
-    feed.batches.next().then((result) => {
-      pulling = false;
-      if (!waiting) {
-        arrived = result;
-        return;
-      }
-      const w = waiting;
-      waiting = null;
-      w.resolve(onBatch(result));
-    }, (error: unknown) => {
-      pulling = false;
-      if (waiting) waiting.reject(error);
-      else failed = { error };
-      waiting = null;
-    });
-  };
+  start(sink: PushSink): void {
+    this.sink = sink;
+    this.context.heartbeats.add(this);
+    const { encoder } = this;
+    this.write(Buffer.from(encoder.open(this.options) + this.controls!.map((c) => encoder.control(c)).join('')));
+    this.controls = null;
+    if (!this.ended) this.source.listen(this);
+  }
 
-  const body: AsyncIterableIterator<Buffer> = {
-    next() {
-      if (state === 'ended') return Promise.resolve(done);
-      if (state === 'opening') {
-        state = 'open';
-        heartbeats.add(target);
-        const controls = feed.controls.map((c) => encoder.control(c)).join('');
-        return Promise.resolve(emit(Buffer.from(encoder.open(options) + controls)));
-      }
-      if (failed) return Promise.reject(failed.error);
-      if (arrived) {
-        const result = arrived;
-        arrived = null;
-        return Promise.resolve(onBatch(result));
-      }
-      if (!pulling) pull();
-      return new Promise((resolve, reject) => { waiting = { resolve, reject }; });
-    },
-    return() {
-      if (state !== 'ended') {
-        state = 'ended';
-        release();
-      }
-      waiting = null;
-      return Promise.resolve(done);
-    },
-    [Symbol.asyncIterator]() {
-      return body;
-    },
-  };
-  return body;
+  messages(batch: readonly WireMessage[]): void {
+    if (this.ended) return;
+    this.context.counters.messagesOut += batch.length;
+    const bytes = framesOf(this.encoder, batch);
+    if (this.sent + bytes.length >= this.context.byteLimit) this.finish('limit', bytes);
+    else this.write(bytes);
+  }
+
+  end(reason: 'slow' | 'closed'): void {
+    this.finish(reason === 'slow' ? 'slow' : 'shutdown');
+  }
+
+  resume(): void {
+    if (!this.paused || this.ended) return;
+    this.paused = false;
+    this.source.resume();
+  }
+
+  beat(): void {
+    if (!this.paused && !this.ended) this.write(Buffer.from(this.encoder.heartbeat()));
+  }
+
+  stop(reason: string): void {
+    if (reason === 'client-gone') this.release();
+    else this.finish('shutdown');
+  }
+
+  private write(bytes: Buffer): void {
+    this.sent += bytes.length;
+    this.context.counters.bytesOut += bytes.length;
+    this.wrote = true;
+    if (!this.sink!.write(bytes) && !this.paused) {
+      this.paused = true;
+      this.source.pause();
+    }
+  }
+
+  private finish(reason: 'limit' | 'slow' | 'shutdown', before?: Buffer): void {
+    if (this.ended) return;
+    this.ended = true;
+    const tail = Buffer.from(this.encoder.control({ control: 'reconnect', reason }) + this.encoder.close(this.options));
+    this.write(before ? Buffer.concat([before, tail]) : tail);
+    this.release();
+    this.sink!.end();
+  }
+
+  private release(): void {
+    this.ended = true;
+    if (this.released) return;
+    this.released = true;
+    this.context.heartbeats.delete(this);
+    this.context.open[this.encoder.name]--;
+    this.releaseFeed();
+  }
 }
 
 /**
- * The body of a polling answer: whatever the feed has now, or the first batch
+ * The body of a polling answer: whatever the source has now, or the first batch
  * within `holdMs`, framed as one response (`[]` when nothing came). Resolves
  * early with nothing if `signal` aborts (the client left).
  */
@@ -202,18 +213,19 @@ export async function pollingBody(
   encoder: Encoder,
   options: EncodeOptions,
   feed: CometFeed,
-  holdMs: number,
   signal: AbortSignal,
-  counters: CometCounters,
+  context: CometContext,
 ): Promise<Buffer> {
+  const { counters } = context;
+  context.open[encoder.name]++;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
-    const result = await new Promise<IteratorResult<WireMessage[]> | null>((resolve, reject) => {
-      timer = setTimeout(() => resolve(null), holdMs);
+    const result = await new Promise<IteratorResult<readonly WireMessage[]> | null>((resolve, reject) => {
+      timer = setTimeout(() => resolve(null), context.longPollHoldMs);
       onAbort = () => resolve(null);
       signal.addEventListener('abort', onAbort, { once: true });
-      feed.batches.next().then(resolve, reject);
+      feed.source.next().then(resolve, reject);
     });
     const items: Buffer[] = feed.controls.map((c) => Buffer.from(encoder.control(c)));
     if (result && !result.done && result.value.length > 0) {
@@ -230,6 +242,7 @@ export async function pollingBody(
   } finally {
     clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
-    await feed.batches.return?.();
+    context.open[encoder.name]--;
+    feed.release();
   }
 }

@@ -1,6 +1,7 @@
 // The Comet endpoints: GET /comet/:channel subscribes (any transport, resuming
 // from ?since= or Last-Event-ID), POST /comet/:channel publishes a JSON message.
-import { onEnd, cometView, type CometContext } from './comet-view.ts';
+import type { CometContext } from './comet-stream.ts';
+import { cometView } from './comet-view.ts';
 import type { AddressLimiter } from './address-limiter.ts';
 import { httpError } from './errors.ts';
 import { isValidChannelName, type Hub } from './hub.ts';
@@ -29,14 +30,17 @@ export function cometUrls({ hub, comet, limiter, publishToken }: CometUrlsOption
     const channel = channelOf(req);
     const since = req.query.get('since') ?? req.headers['last-event-id'] ?? undefined;
     if (since !== undefined && !parseMessageId(String(since))) throw httpError('bad_since');
-    const release = limiter.acquire(req.ip);
-    if (!release) throw httpError('too_many_subscribers');
+    const address = req.ip;
+    if (!limiter.acquire(address)) throw httpError('too_many_subscribers');
     const subscription = hub.subscribe(channel, since === undefined ? undefined : String(since));
-    return onEnd({
+    return {
       controls: subscription.gap ? [{ control: 'gap', ...subscription.gap }] : [],
-      batches: subscription,
-      endReason: () => (subscription.endReason === 'slow' ? 'slow' : subscription.endReason === 'closed' ? 'shutdown' : null),
-    }, release);
+      source: subscription,
+      release: () => {
+        void subscription.return();
+        limiter.release(address);
+      },
+    };
   }, comet);
 
   function publish(req: ViewRequest) {

@@ -3,22 +3,12 @@
 // feed serves every browser: SSE, XHR streaming, the forever frame, multipart,
 // long-polling, JSONP or plain chunked NDJSON.
 import { chooseTransport } from '../transports/choose.ts';
-import type { EncodeOptions, TransportName } from '../transports/encoder.ts';
+import type { EncodeOptions } from '../transports/encoder.ts';
 import { isValidCallback } from '../transports/escape.ts';
 import { encoders } from '../transports/index.ts';
-import { pollingBody, streamingBody, type CometCounters, type CometFeed, type Heartbeats } from './comet-stream.ts';
+import { pollingBody, StreamingBody, type CometContext, type CometFeed } from './comet-stream.ts';
 import { httpError } from './errors.ts';
 import { respond, type View, type ViewRequest } from './views.ts';
-
-/** What Comet views share: one heartbeat timer, the limits, and counters for /status. */
-export interface CometContext {
-  heartbeats: Heartbeats;
-  byteLimit: number;
-  longPollHoldMs: number;
-  counters: CometCounters;
-  /** Open responses per transport. */
-  open: Record<TransportName, number>;
-}
 
 // Every Comet response: never cached, never buffered by a proxy, never sniffed.
 const cometHeaders = {
@@ -40,45 +30,18 @@ export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<Co
     const encoder = encoders[choice.name];
     const callback = req.query.get('callback') ?? undefined;
     if (callback !== undefined ? !isValidCallback(callback) : encoder.name === 'jsonp') throw httpError('bad_callback');
-    const options: EncodeOptions = { callback };
+    const options: EncodeOptions = callback === undefined ? noOptions : { callback };
 
     const feed = await makeFeed(req);
-    context.open[encoder.name]++;
-    const counted = onEnd(feed, () => { context.open[encoder.name]--; });
     const headers = { ...encoder.headers(options), ...cometHeaders };
     if (encoder.streaming) {
       // Close-delimited: no chunk framing on each message (6 bytes of ~90), and no
       // proxy that buffers chunked bodies; the stream ends by closing anyway and
       // marks a deliberate end with its `reconnect` frame.
-      return respond(streamingBody(encoder, options, counted, { byteLimit: context.byteLimit }, context.heartbeats, context.counters),
-        { headers: { ...headers, connection: 'close' } });
+      return respond(new StreamingBody(encoder, options, feed, context), { headers: { ...headers, connection: 'close' } });
     }
-    const body = await pollingBody(encoder, options, counted, context.longPollHoldMs, req.signal, context.counters);
-    return respond(body, { headers });
+    return respond(await pollingBody(encoder, options, feed, req.signal, context), { headers });
   };
 }
 
-/** The feed, with `release` run once when its batches end or are returned. */
-export function onEnd(feed: CometFeed, release: () => void): CometFeed {
-  const { batches } = feed;
-  let released = false;
-  const once = () => {
-    if (!released) {
-      released = true;
-      release();
-    }
-  };
-  return {
-    ...feed,
-    batches: {
-      next: () => batches.next().then((result) => {
-        if (result.done) once();
-        return result;
-      }),
-      return: (value?: unknown) => {
-        once();
-        return batches.return?.(value) ?? Promise.resolve({ value: undefined, done: true });
-      },
-    },
-  };
-}
+const noOptions: EncodeOptions = {};

@@ -29,13 +29,34 @@ export interface Gap {
   since: string;
 }
 
-/** A subscriber's view of a channel: an async iterator of batches of messages. */
+/** Where a push-mode subscription sends its messages (see Subscription.listen). */
+export interface SubscriptionListener {
+  /** Messages in order, called synchronously from deliver(). The array is shared
+   * with other subscribers and reused: read it, do not keep it. */
+  messages(batch: readonly Message[]): void;
+  /** The hub ended the subscription: `slow` (its queue overflowed while paused) or `closed`. */
+  end(reason: 'slow' | 'closed'): void;
+}
+
+/**
+ * A subscriber's view of a channel, in one of two modes:
+ * - pull: an async iterator of batches (what arrived since the last next());
+ * - push: after listen(), every message goes to the listener synchronously, so a
+ *   fan-out is one loop of writes; pause() queues messages (bounded: past
+ *   `maxQueued` the subscription ends as slow) until resume() hands them over
+ *   as one batch.
+ * return() unsubscribes in either mode.
+ */
 export interface Subscription extends AsyncIterableIterator<Message[]> {
   readonly channel: string;
-  /** Set when the subscription began with a gap; the first batch is then the whole buffer. */
+  /** Set when the subscription began with a gap; the backlog is then the whole buffer. */
   readonly gap: Gap | null;
   /** Set when the hub ended the subscription: `slow` when its queue overflowed. */
   readonly endReason: 'slow' | 'closed' | null;
+  listen(listener: SubscriptionListener): void;
+  pause(): void;
+  resume(): void;
+  return(): Promise<IteratorResult<Message[]>>;
 }
 
 export interface HubOptions {
@@ -59,6 +80,8 @@ export interface HubStats {
   resumes: number;
   gaps: number;
   slow: number;
+  /** Listeners that threw; each one's subscription was ended. */
+  listenerErrors: number;
   byChannel: Array<{ channel: string; subscribers: number; buffered: number }>;
 }
 
@@ -89,12 +112,7 @@ interface Channel {
   name: string;
   buffer: Buffered[];
   floor: MessageIdParts;
-  subscribers: Set<SubscriptionState>;
-}
-
-interface SubscriptionState {
-  push(message: Message): void;
-  end(reason: 'slow' | 'closed'): void;
+  subscribers: Set<HubSubscription>;
 }
 
 const SWEEP_INTERVAL_MS = 30_000;
@@ -106,7 +124,7 @@ export function createHub(options: HubOptions): Hub {
   // Channels forgotten by the sweep take their floors with them; new ones start no lower.
   let forgottenFloor = startedAt;
   const channels = new Map<string, Channel>();
-  const counters = { delivered: 0, published: 0, resumes: 0, gaps: 0, slow: 0 };
+  const counters = { delivered: 0, published: 0, resumes: 0, gaps: 0, slow: 0, listenerErrors: 0 };
 
   const sweep = setInterval(() => {
     for (const channel of channels.values()) {
@@ -164,7 +182,16 @@ export function createHub(options: HubOptions): Hub {
         evict(channel, buffer.length - options.bufferSize);
         evictOld(channel);
       }
-      for (const subscriber of channel.subscribers) subscriber.push(message);
+      const single = [message];
+      for (const subscriber of channel.subscribers) {
+        try {
+          subscriber.push(message, single);
+        } catch {
+          // One subscriber's failure must not cost the others their message.
+          counters.listenerErrors++;
+          subscriber.end('closed');
+        }
+      }
       counters.delivered += channel.subscribers.size;
       return true;
     },
@@ -189,7 +216,7 @@ export function createHub(options: HubOptions): Hub {
           backlog = channel.buffer.slice(at).map((b) => b.message);
         }
       }
-      return createSubscription(channel, gap, backlog, options.maxQueued, () => { counters.slow++; });
+      return new HubSubscription(channel, gap, backlog, options.maxQueued, counters);
     },
 
     recent(name, limit = Infinity) {
@@ -218,64 +245,99 @@ export function createHub(options: HubOptions): Hub {
   };
 }
 
-// One subscriber: a queue of messages and at most one waiting next().
-function createSubscription(channel: Channel, gap: Gap | null, backlog: Message[], maxQueued: number, onSlow: () => void): Subscription {
-  let queue: Message[] = backlog;
-  let waiting: ((result: IteratorResult<Message[]>) => void) | null = null;
-  let done = false;
-  let endReason: Subscription['endReason'] = null;
+// One subscriber. A class rather than closures: the hub holds one per open
+// connection, and prototype methods cost nothing per instance.
+class HubSubscription implements Subscription {
+  endReason: Subscription['endReason'] = null;
+  private queue: Message[];
+  private waiting: ((result: IteratorResult<Message[]>) => void) | null = null;
+  private listener: SubscriptionListener | null = null;
+  private paused = false;
+  private done = false;
 
-  const finish = (): void => {
-    done = true;
-    channel.subscribers.delete(state);
-    queue = [];
-    const w = waiting;
-    waiting = null;
+  constructor(
+    private readonly channelState: Channel,
+    readonly gap: Gap | null,
+    backlog: Message[],
+    private readonly maxQueued: number,
+    private readonly counters: { slow: number },
+  ) {
+    this.queue = backlog;
+    channelState.subscribers.add(this);
+  }
+
+  get channel(): string {
+    return this.channelState.name;
+  }
+
+  /** Called by deliver(); `single` is `[message]`, shared by every subscriber. */
+  push(message: Message, single: readonly Message[]): void {
+    if (this.listener && !this.paused) {
+      this.listener.messages(single);
+    } else if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = null;
+      w({ value: [message], done: false });
+    } else {
+      this.queue.push(message);
+      if (this.queue.length > this.maxQueued) this.end('slow');
+    }
+  }
+
+  end(reason: 'slow' | 'closed'): void {
+    if (this.done) return;
+    this.endReason = reason;
+    if (reason === 'slow') this.counters.slow++;
+    this.finish();
+    this.listener?.end(reason);
+  }
+
+  listen(listener: SubscriptionListener): void {
+    this.listener = listener;
+    this.flush();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.flush();
+  }
+
+  next(): Promise<IteratorResult<Message[]>> {
+    if (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      return Promise.resolve({ value: batch, done: false });
+    }
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => { this.waiting = resolve; });
+  }
+
+  return(): Promise<IteratorResult<Message[]>> {
+    if (!this.done) this.finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0 || !this.listener || this.paused || this.done) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.listener.messages(batch);
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.channelState.subscribers.delete(this);
+    this.queue = [];
+    const w = this.waiting;
+    this.waiting = null;
     w?.({ value: undefined, done: true });
-  };
-
-  const state: SubscriptionState = {
-    push(message) {
-      if (waiting) {
-        const w = waiting;
-        waiting = null;
-        w({ value: [message], done: false });
-        return;
-      }
-      queue.push(message);
-      if (queue.length > maxQueued) state.end('slow');
-    },
-    end(reason) {
-      if (done) return;
-      endReason = reason;
-      if (reason === 'slow') onSlow();
-      finish();
-    },
-  };
-  channel.subscribers.add(state);
-
-  const subscription: Subscription = {
-    channel: channel.name,
-    gap,
-    get endReason() {
-      return endReason;
-    },
-    next() {
-      if (queue.length > 0) {
-        const batch = queue;
-        queue = [];
-        return Promise.resolve({ value: batch, done: false });
-      }
-      if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => { waiting = resolve; });
-    },
-    return() {
-      if (!done) finish();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    [Symbol.asyncIterator]() {
-      return subscription;
-    },
-  };
-  return subscription;
+  }
 }

@@ -1,7 +1,7 @@
 // What the server reports about itself, gathered into one snapshot that both
 // /status (for people) and /metrics (Prometheus text) render.
 import type { TransportName } from '../transports/encoder.ts';
-import type { CometContext } from './comet-view.ts';
+import type { CometContext } from './comet-stream.ts';
 import type { Hub, HubStats } from './hub.ts';
 
 export interface Snapshot {

@@ -5,12 +5,12 @@
 //
 //   app.register(mountViews, { urls: [path('clock', clock)], prefix: '/examples' })
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorHandler } from './error-handler.ts';
 import { httpError } from './errors.ts';
 import { createStreamer, type Streamer } from './stream.ts';
-import { flatten, resolve, type Route, type UrlEntry } from './urls.ts';
-import { isAsyncIterable, isViewResponse, type Body, type ViewRequest, type ViewResponse } from './views.ts';
+import { flatten, resolve, type Params, type Route, type UrlEntry } from './urls.ts';
+import { isAsyncIterable, isPushBody, isViewResponse, type Body, type ViewRequest, type ViewResponse } from './views.ts';
 
 export interface MountViewsOptions {
   urls: readonly UrlEntry[];
@@ -67,41 +67,68 @@ async function handle(request: FastifyRequest, reply: FastifyReply, group: Route
     throw httpError('method_not_allowed', `${request.method} is not allowed here`, { allow: allowed });
   }
 
-  const controller = new AbortController();
   const res = reply.raw;
-  // The signal tells the view the response is over, whether it finished or the client left.
-  res.once('close', () => controller.abort(res.writableFinished ? 'done' : 'client-gone'));
   const queryAt = request.url.indexOf('?');
-  const viewRequest: ViewRequest = {
-    method: request.method,
-    path: pathname,
-    params,
-    query: new URLSearchParams(queryAt < 0 ? '' : request.url.slice(queryAt + 1)),
-    headers: request.headers,
-    body: request.body,
-    ip: request.ip,
-    signal: controller.signal,
-    raw: request,
-  };
+  const viewRequest = new MountedRequest(request, res, pathname, params, queryAt < 0 ? '' : request.url.slice(queryAt + 1));
 
   const result = await route.view(viewRequest);
   const { status, headers, body } = isViewResponse(result) ? result : { status: 200, headers: {}, body: result as Body };
 
-  if (isAsyncIterable(body)) {
+  if (isPushBody(body) || isAsyncIterable(body)) {
     reply.hijack();
     const head = { status, headers: streamHeaders(headers) };
     if (request.method === 'HEAD') {
-      void body[Symbol.asyncIterator]().return?.();
+      if (isPushBody(body)) body.stop('client-gone');
+      else void body[Symbol.asyncIterator]().return?.();
       res.writeHead(head.status, head.headers).end();
       return;
     }
-    await streamer.stream(res, head, body, { controller, idleTimeoutMs: route.options.idleTimeoutMs });
+    const options = { idleTimeoutMs: route.options.idleTimeoutMs };
+    // Not awaited: an open stream keeps no frame of this handler alive.
+    if (isPushBody(body)) streamer.push(res, head, body, options);
+    else void streamer.stream(res, head, body, options);
     return;
   }
   reply.code(status).headers(headers);
   if (body === undefined || body === null) return reply.code(status === 200 ? 204 : status).send();
   if (body instanceof Uint8Array && !reply.hasHeader('content-type')) reply.type('application/octet-stream');
   return reply.send(body);
+}
+
+// The ViewRequest a view sees. The signal and the parsed query are made only
+// when a view asks for them (most long-lived Comet requests never do), and
+// nothing keeps this object once the view lets go of it.
+class MountedRequest implements ViewRequest {
+  private controller: AbortController | null = null;
+  private parsedQuery: URLSearchParams | null = null;
+
+  constructor(
+    readonly raw: FastifyRequest,
+    private readonly res: ServerResponse,
+    readonly path: string,
+    readonly params: Params,
+    private readonly queryString: string,
+  ) {}
+
+  get method() { return this.raw.method; }
+  get headers() { return this.raw.headers; }
+  get body() { return this.raw.body; }
+  get ip() { return this.raw.ip; }
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.queryString));
+  }
+
+  /** Aborts when the response is over ('close' comes for every end: finished, cut or client gone). */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      const controller = (this.controller = new AbortController());
+      const { res } = this;
+      if (res.closed) controller.abort(res.writableFinished ? 'done' : 'client-gone');
+      else res.once('close', () => controller.abort(res.writableFinished ? 'done' : 'client-gone'));
+    }
+    return this.controller.signal;
+  }
 }
 
 // A stream's type is text unless the view says otherwise; nosniff keeps browsers

@@ -1,25 +1,28 @@
 // The one module that writes a streamed response. It owns the raw Node response
-// from the first byte to the last:
+// from the first byte to the last, for two kinds of body:
 //
-//   view's iterator ──next()──▶ chunk ──res.write()──▶ socket
-//        ▲                                   │ buffer full: wait for 'drain'
-//        └── return() ◀── stop: the client left | idle timeout | shutdown
+//   pull: view's async iterator ──next()──▶ chunk ──res.write()──▶ socket
+//   push: PushBody ──sink.write(chunk)──▶ res.write() ──▶ socket
+//           ▲ resume() on 'drain'            (false: buffer full, hold on)
+//   either: stop ◀── the client left | idle timeout | shutdown
 //
-// - Each chunk is written as soon as it is yielded; Node frames it as an HTTP/1.1
+// - Each chunk is written as soon as it exists; Node frames it as an HTTP/1.1
 //   chunk, or writes it raw with `Connection: close` for an HTTP/1.0 client. A
 //   view that sets `Connection: close` itself gets a raw body delimited by the
 //   close, with no chunk framing (Comet streams, which end by closing anyway).
 //   Such a body cannot show a cut as incomplete, so it needs its own end marker.
-// - Backpressure: the iterator is not pulled again while the socket's buffer is
-//   over its high-water mark, so a slow reader costs a bounded amount of memory.
-// - Stopping never waits for the view: a pending next() is abandoned, the request's
-//   signal is aborted (so the view's awaits end) and return() runs its `finally`.
+// - Backpressure: an iterator is not pulled again, and a push body is told to
+//   hold on, while the socket's buffer is over its high-water mark, so a slow
+//   reader costs a bounded amount of memory.
+// - Stopping never waits for the view: a pending next() is abandoned, the
+//   response ends (which aborts the request's signal, so the view's awaits end)
+//   and return() runs its `finally`.
 // - An error before the first chunk is answered as JSON (500, or the HttpError's
 //   status); after it the socket is cut so the client sees an incomplete body.
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorBody } from './errors.ts';
-import type { Chunk } from './views.ts';
+import type { Chunk, PushBody, PushSink } from './views.ts';
 
 export type StopReason = 'client-gone' | 'idle-timeout' | 'shutdown';
 
@@ -29,37 +32,37 @@ export interface StreamHead {
 }
 
 export interface StreamOptions {
-  /** Aborted when the stream stops, with the StopReason or 'done'. */
-  controller: AbortController;
-  /** End the stream when the view yields nothing for this long. */
+  /** End the stream when nothing is written for this long. */
   idleTimeoutMs?: number | undefined;
 }
 
-/** Streams views' chunks and remembers which streams are open, to end them on shutdown. */
+/** Streams views' bodies and remembers which streams are open, to end them on shutdown. */
 export interface Streamer {
-  /** Writes `chunks` to `res` under `head`; resolves once the response is over, whatever ended it. */
+  /** Writes an iterator's chunks to `res`; resolves once the response is over, whatever ended it. */
   stream(res: ServerResponse, head: StreamHead, chunks: AsyncIterable<Chunk>, options: StreamOptions): Promise<void>;
+  /** Lets a push body write to `res` until it ends or is stopped. */
+  push(res: ServerResponse, head: StreamHead, body: PushBody, options: StreamOptions): void;
   /** Ends every open stream cleanly (the client sees a complete body); resolves when all have ended. */
   endAll(): Promise<void>;
   /** How many streams are open. */
   readonly openCount: number;
 }
 
+interface OpenStream {
+  halt(reason: StopReason): void;
+}
+
 const stopped = Symbol('stopped');
 const drained = Symbol('drained');
 type Wake = IteratorResult<Chunk> | typeof stopped | typeof drained;
 
-export function createStreamer(log: FastifyBaseLogger): Streamer {
-  const open = new Map<(reason: StopReason) => void, Promise<void>>();
+const rawClose = (head: StreamHead) => String(head.headers.connection).toLowerCase() === 'close';
 
-  async function run(
-    res: ServerResponse,
-    head: StreamHead,
-    iterator: AsyncIterator<Chunk>,
-    options: StreamOptions,
-    onHalt: (halt: (reason: StopReason) => void) => void,
-  ): Promise<void> {
-    const { controller, idleTimeoutMs } = options;
+export function createStreamer(log: FastifyBaseLogger): Streamer {
+  const open = new Set<OpenStream>();
+
+  async function run(res: ServerResponse, head: StreamHead, iterator: AsyncIterator<Chunk>, options: StreamOptions, entry: OpenStream): Promise<void> {
+    const { idleTimeoutMs } = options;
     let stopReason: StopReason | null = null;
     let finished = false; // the iterator said done or threw: no return() needed
     // One waiter at a time: the pending next() or drain, woken by whichever comes first.
@@ -68,17 +71,16 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
     const halt = (reason: StopReason): void => {
       if (stopReason) return;
       stopReason = reason;
-      if (!controller.signal.aborted) controller.abort(reason);
       wake?.(stopped);
     };
+    entry.halt = halt;
     const onClose = () => halt('client-gone');
     const onDrain = () => wake?.(drained);
     res.on('close', onClose);
     res.on('error', onClose);
     res.on('drain', onDrain);
-    onHalt(halt);
 
-    if (String(head.headers.connection).toLowerCase() === 'close') res.removeHeader('transfer-encoding');
+    if (rawClose(head)) res.removeHeader('transfer-encoding');
     const idleTimer = idleTimeoutMs ? setTimeout(() => halt('idle-timeout'), idleTimeoutMs) : null;
     const pull = (): Promise<Wake> => new Promise((resolve, reject) => {
       wake = resolve;
@@ -108,14 +110,8 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
       finished = true;
       if (stopReason === 'client-gone') {
         log.debug({ err }, 'stream ended with an error after the client left');
-      } else if (!res.headersSent) {
-        const { status, body } = errorBody(err);
-        if (status >= 500) log.error({ err }, 'view failed before its first chunk');
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify(body));
       } else {
-        log.error({ err }, 'view failed mid-stream; cutting the connection');
-        res.destroy();
+        answerError(res, err, log);
       }
     } finally {
       if (idleTimer) clearTimeout(idleTimer);
@@ -123,7 +119,6 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
       res.off('error', onClose);
       res.off('drain', onDrain);
       wake = null;
-      if (!controller.signal.aborted) controller.abort('done');
       if (!finished) {
         // Runs the view's `finally`. Not awaited: a view stuck on a wait that
         // ignores the signal must not hold the response open.
@@ -136,18 +131,135 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
 
   return {
     stream(res, head, chunks, options) {
-      let halt: ((reason: StopReason) => void) | undefined;
-      const done = run(res, head, chunks[Symbol.asyncIterator](), options, (h) => { halt = h; });
-      open.set(halt!, done);
-      return done.finally(() => open.delete(halt!));
+      const entry: OpenStream = { halt: () => {} };
+      open.add(entry);
+      return run(res, head, chunks[Symbol.asyncIterator](), options, entry).finally(() => open.delete(entry));
+    },
+    push(res, head, body, options) {
+      const writer = new PushWriter(res, head, body, options.idleTimeoutMs, log, open);
+      open.add(writer);
+      writer.start();
     },
     async endAll() {
-      const pending = [...open];
-      for (const [halt] of pending) halt('shutdown');
-      await Promise.allSettled(pending.map(([, done]) => done));
+      for (const entry of [...open]) entry.halt('shutdown');
+      // Pull streams end a few microtasks later; push streams already have.
+      while (open.size > 0) await new Promise((resolve) => setImmediate(resolve));
     },
     get openCount() {
       return open.size;
     },
   };
+}
+
+function answerError(res: ServerResponse, err: unknown, log: FastifyBaseLogger): void {
+  if (!res.headersSent) {
+    const { status, body } = errorBody(err);
+    if (status >= 500) log.error({ err }, 'view failed before its first chunk');
+    res.removeHeader('transfer-encoding');
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  } else {
+    log.error({ err }, 'view failed mid-stream; cutting the connection');
+    res.destroy();
+  }
+}
+
+// The push writer's listeners are shared functions that find their writer on the
+// response, so an open stream costs no closures (there may be tens of thousands).
+const writerOf = Symbol('evcomet.pushWriter');
+type WithWriter = ServerResponse & { [writerOf]?: PushWriter };
+function onWriterClose(this: WithWriter) { this[writerOf]?.halt('client-gone'); }
+function onWriterDrain(this: WithWriter) { this[writerOf]?.drained(); }
+
+class PushWriter implements PushSink, OpenStream {
+  private state: 'open' | StopReason | 'ended' = 'open';
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly res: WithWriter,
+    /** Dropped once the headers are sent: an open stream keeps only what it needs. */
+    private head: StreamHead | null,
+    private readonly body: PushBody,
+    private readonly idleTimeoutMs: number | undefined,
+    private readonly log: FastifyBaseLogger,
+    private readonly registry: Set<OpenStream>,
+  ) {}
+
+  start(): void {
+    const { res } = this;
+    res[writerOf] = this;
+    res.on('close', onWriterClose);
+    res.on('error', onWriterClose);
+    res.on('drain', onWriterDrain);
+    if (rawClose(this.head!)) res.removeHeader('transfer-encoding');
+    if (this.idleTimeoutMs) this.idleTimer = setTimeout(() => this.halt('idle-timeout'), this.idleTimeoutMs);
+    try {
+      this.body.start(this);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  write(chunk: Chunk): boolean {
+    // Final bytes are welcome while stopping for shutdown or idleness, not once the client is gone.
+    if (this.state === 'ended' || this.state === 'client-gone') return false;
+    const { res } = this;
+    this.idleTimer?.refresh();
+    if (this.head) this.writeHead();
+    if (chunk.length === 0) {
+      res.flushHeaders(); // an empty first chunk still opens the response
+      return true;
+    }
+    return res.write(chunk);
+  }
+
+  end(): void {
+    if (this.state !== 'open') return; // a stop in progress ends the response itself
+    this.finishResponse();
+    this.cleanup();
+  }
+
+  drained(): void {
+    if (this.state === 'open') this.body.resume();
+  }
+
+  halt(reason: StopReason): void {
+    if (this.state !== 'open') return;
+    this.state = reason;
+    try {
+      this.body.stop(reason);
+    } catch (err) {
+      this.log.warn({ err }, "push body's stop() failed");
+    }
+    if (reason !== 'client-gone') this.finishResponse();
+    this.cleanup();
+  }
+
+  private fail(err: unknown): void {
+    if (this.state !== 'open') return;
+    this.state = 'ended';
+    answerError(this.res, err, this.log);
+    this.cleanup();
+  }
+
+  private writeHead(): void {
+    this.res.writeHead(this.head!.status, this.head!.headers);
+    this.head = null;
+  }
+
+  private finishResponse(): void {
+    if (this.head) this.writeHead();
+    this.res.end();
+  }
+
+  private cleanup(): void {
+    this.state = 'ended';
+    const { res } = this;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    res.off('close', onWriterClose);
+    res.off('error', onWriterClose);
+    res.off('drain', onWriterDrain);
+    res[writerOf] = undefined;
+    this.registry.delete(this);
+  }
 }
