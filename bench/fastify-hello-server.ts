@@ -9,3 +9,4 @@ app.get('/hello', (_request, reply) => {
 });
 await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
 process.send?.({ port: (app.server.address() as { port: number }).port });
+process.on('SIGINT', () => process.exit(0)); // --cpu-prof writes its profile on a clean exit

@@ -59,3 +59,4 @@ function answerPoll(res: http.ServerResponse, messages: Array<{ id: number; json
 server.listen(port, '127.0.0.1', () => {
   process.send?.({ port: (server.address() as { port: number }).port });
 });
+process.on('SIGINT', () => process.exit(0)); // --cpu-prof writes its profile on a clean exit

@@ -6,6 +6,7 @@
 //   npm run bench                 everything (about five minutes)
 //   npm run bench -- --quick      smaller sizes, for a quick look
 //   npm run bench -- --only=hold,fanout
+//   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { latencyChart } from './chart.ts';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 const wanted = (name: string) => !only || only.includes(name);
 
 const HOLD_TIERS = quick ? [1000, 2000] : [1000, 5000, 10_000, 19_000];
@@ -39,7 +41,7 @@ interface Server { kind: ServerKind | 'fastify'; port: number; child: ChildProce
 async function startServer(kind: Server['kind'], env: Record<string, string> = {}): Promise<Server> {
   const script = { evcomet: 'evcomet-server.js', reference: 'reference-server.js', fastify: 'fastify-hello-server.js' }[kind];
   const child = fork(new URL(script, here), {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...cpuProf],
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -50,7 +52,8 @@ async function startServer(kind: Server['kind'], env: Record<string, string> = {
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = once(child, 'exit');
-  child.kill('SIGKILL');
+  // SIGINT lets a profiled server write its profile; the rest are killed outright.
+  child.kill(cpuProf.length > 0 ? 'SIGINT' : 'SIGKILL');
   await exited;
 }
 

@@ -55,10 +55,10 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     await new Promise((resolve) => setImmediate(resolve));
   });
   app.addHook('onClose', async () => comet.heartbeats.stop());
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done(); // a callback hook: no promise per request
     reply.header('connection', 'close');
-    throw httpError('shutting_down');
+    done(httpError('shutting_down'));
   });
 
   app.get('/healthz', async () => ({ ok: true, uptime: Math.round(process.uptime()) }));

@@ -206,42 +206,44 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
 
 /**
  * The body of a polling answer: whatever the source has now, or the first batch
- * within `holdMs`, framed as one response (`[]` when nothing came). Resolves
- * early with nothing if `signal` aborts (the client left).
+ * within the hold, framed as one response (`[]` when nothing came). Resolves
+ * early with nothing if the response ends first (the client left).
  */
 export async function pollingBody(
   encoder: Encoder,
   options: EncodeOptions,
   feed: CometFeed,
-  signal: AbortSignal,
+  onEnd: (listener: () => void) => void,
   context: CometContext,
 ): Promise<Buffer> {
   const { counters } = context;
   context.open[encoder.name]++;
   let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
   try {
     const result = await new Promise<IteratorResult<readonly WireMessage[]> | null>((resolve, reject) => {
-      timer = setTimeout(() => resolve(null), context.longPollHoldMs);
-      onAbort = () => resolve(null);
-      signal.addEventListener('abort', onAbort, { once: true });
+      timer = setTimeout(resolve, context.longPollHoldMs, null);
+      onEnd(() => resolve(null)); // the client left: answer nothing, release at once
       feed.source.next().then(resolve, reject);
     });
-    const items: Buffer[] = feed.controls.map((c) => Buffer.from(encoder.control(c)));
-    if (result && !result.done && result.value.length > 0) {
-      counters.messagesOut += result.value.length;
-      items.push(framesOf(encoder, result.value));
+    const parts: Buffer[] = [Buffer.from(encoder.open(options))];
+    const separator = Buffer.from(encoder.separator);
+    for (const control of feed.controls) {
+      if (parts.length > 1) parts.push(separator);
+      parts.push(Buffer.from(encoder.control(control)));
     }
-    const bytes = Buffer.concat([
-      Buffer.from(encoder.open(options)),
-      ...items.flatMap((item, i) => (i > 0 ? [Buffer.from(encoder.separator), item] : [item])),
-      Buffer.from(encoder.close(options)),
-    ]);
+    if (result && !result.done) {
+      counters.messagesOut += result.value.length;
+      for (const message of result.value) {
+        if (parts.length > 1) parts.push(separator);
+        parts.push(frameOf(encoder, message));
+      }
+    }
+    parts.push(Buffer.from(encoder.close(options)));
+    const bytes = Buffer.concat(parts);
     counters.bytesOut += bytes.length;
     return bytes;
   } finally {
     clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
     context.open[encoder.name]--;
     feed.release();
   }

@@ -3,7 +3,7 @@
 // feed serves every browser: SSE, XHR streaming, the forever frame, multipart,
 // long-polling, JSONP or plain chunked NDJSON.
 import { chooseTransport } from '../transports/choose.ts';
-import type { EncodeOptions } from '../transports/encoder.ts';
+import type { EncodeOptions, Encoder } from '../transports/encoder.ts';
 import { isValidCallback } from '../transports/escape.ts';
 import { encoders } from '../transports/index.ts';
 import { pollingBody, StreamingBody, type CometContext, type CometFeed } from './comet-stream.ts';
@@ -33,15 +33,27 @@ export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<Co
     const options: EncodeOptions = callback === undefined ? noOptions : { callback };
 
     const feed = await makeFeed(req);
-    const headers = { ...encoder.headers(options), ...cometHeaders };
-    if (encoder.streaming) {
-      // Close-delimited: no chunk framing on each message (6 bytes of ~90), and no
-      // proxy that buffers chunked bodies; the stream ends by closing anyway and
-      // marks a deliberate end with its `reconnect` frame.
-      return respond(new StreamingBody(encoder, options, feed, context), { headers: { ...headers, connection: 'close' } });
-    }
-    return respond(await pollingBody(encoder, options, feed, req.signal, context), { headers });
+    const headers = headersOf(encoder, options);
+    if (encoder.streaming) return respond(new StreamingBody(encoder, options, feed, context), { headers });
+    return respond(await pollingBody(encoder, options, feed, (listener) => req.onEnd(listener), context), { headers });
   };
 }
 
 const noOptions: EncodeOptions = {};
+
+// A transport's full headers, made once: they depend on the request only through
+// options that no encoder uses in its headers.
+const headerCache = new Map<Encoder, Record<string, string>>();
+
+function headersOf(encoder: Encoder, options: EncodeOptions): Record<string, string> {
+  let headers = headerCache.get(encoder);
+  if (!headers) {
+    headers = { ...encoder.headers(options), ...cometHeaders };
+    // Streams are close-delimited: no chunk framing on each message (6 bytes of
+    // ~90), and no proxy that buffers chunked bodies; a stream ends by closing
+    // anyway and marks a deliberate end with its `reconnect` frame.
+    if (encoder.streaming) headers.connection = 'close';
+    headerCache.set(encoder, headers);
+  }
+  return headers;
+}

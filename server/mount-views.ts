@@ -52,11 +52,13 @@ function methodsOf(route: Route): string[] {
 
 async function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], prefix: string, streamer: Streamer): Promise<unknown> {
   const rawPath = request.url.split('?', 1)[0]!.slice(prefix.length) || '/';
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(rawPath);
-  } catch {
-    throw httpError('bad_request', 'The path is not valid percent-encoding.');
+  let pathname = rawPath;
+  if (rawPath.includes('%')) {
+    try {
+      pathname = decodeURIComponent(rawPath);
+    } catch {
+      throw httpError('bad_request', 'The path is not valid percent-encoding.');
+    }
   }
   const found = resolve(group, pathname);
   if (!found) throw httpError('not_found', `No such path: ${request.method} ${request.url.split('?', 1)[0]}`);
@@ -117,6 +119,11 @@ class MountedRequest implements ViewRequest {
 
   get query(): URLSearchParams {
     return (this.parsedQuery ??= new URLSearchParams(this.queryString));
+  }
+
+  onEnd(listener: () => void): void {
+    if (this.res.closed) listener();
+    else this.res.on('close', listener); // 'close' comes once, for every end: finished, cut or client gone
   }
 
   /** Aborts when the response is over ('close' comes for every end: finished, cut or client gone). */

@@ -25,6 +25,9 @@ export interface ViewRequest {
   /** Aborted when the response ends for any reason: the client left, the view
    * idled out, or the server is shutting down. Pass it to whatever you await. */
   signal: AbortSignal;
+  /** Calls `listener` once when the response is over, like `signal` but without
+   * an AbortController: for hot paths that hold many requests (long-polls). */
+  onEnd(listener: () => void): void;
   /** The fastify request, for plugins (cookies, sessions) that decorate it. */
   raw: FastifyRequest;
 }
