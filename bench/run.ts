@@ -212,6 +212,10 @@ async function longPoll(kind: ServerKind): Promise<PollRow> {
       await settle(workers);
       const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
       const sorted = r.latencies.sort((a, b) => a - b);
+      if (process.env.BENCH_HISTOGRAM) {
+        const edges = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+        console.log(kind, edges.map((e, i) => `≤${e}:${sorted.filter((v) => v <= e && v > (edges[i - 1] ?? -1)).length}`).join(' '));
+      }
       return { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
         p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated };
     });

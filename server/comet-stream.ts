@@ -23,6 +23,8 @@ export interface MessageSource extends AsyncIterator<readonly WireMessage[]> {
   listen(listener: SourceListener): void;
   pause(): void;
   resume(): void;
+  /** What is waiting now, without waiting; null when nothing is. */
+  take(): readonly WireMessage[] | null;
 }
 
 /** What a Comet view sends: control frames first, then the source's messages. */
@@ -205,46 +207,96 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
 }
 
 /**
- * The body of a polling answer: whatever the source has now, or the first batch
- * within the hold, framed as one response (`[]` when nothing came). Resolves
- * early with nothing if the response ends first (the client left).
+ * The body of a polling answer (longpoll, jsonp): whatever the source has now,
+ * or the first batch within the hold, framed as one response with a
+ * Content-Length (`[]` when nothing came). Like StreamingBody it listens to its
+ * source, so a message answers every held poll in the hub's one synchronous
+ * fan-out loop.
  */
-export async function pollingBody(
-  encoder: Encoder,
-  options: EncodeOptions,
-  feed: CometFeed,
-  onEnd: (listener: () => void) => void,
-  context: CometContext,
-): Promise<Buffer> {
-  const { counters } = context;
-  context.open[encoder.name]++;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const result = await new Promise<IteratorResult<readonly WireMessage[]> | null>((resolve, reject) => {
-      timer = setTimeout(resolve, context.longPollHoldMs, null);
-      onEnd(() => resolve(null)); // the client left: answer nothing, release at once
-      feed.source.next().then(resolve, reject);
-    });
-    const parts: Buffer[] = [Buffer.from(encoder.open(options))];
-    const separator = Buffer.from(encoder.separator);
-    for (const control of feed.controls) {
-      if (parts.length > 1) parts.push(separator);
-      parts.push(Buffer.from(encoder.control(control)));
-    }
-    if (result && !result.done) {
-      counters.messagesOut += result.value.length;
-      for (const message of result.value) {
-        if (parts.length > 1) parts.push(separator);
-        parts.push(frameOf(encoder, message));
-      }
-    }
-    parts.push(Buffer.from(encoder.close(options)));
-    const bytes = Buffer.concat(parts);
-    counters.bytesOut += bytes.length;
-    return bytes;
-  } finally {
-    clearTimeout(timer);
-    context.open[encoder.name]--;
-    feed.release();
+export class PollingBody implements PushBody, SourceListener {
+  readonly [pushBody] = true as const;
+  private sink: PushSink | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private done = false;
+
+  constructor(
+    private readonly encoder: Encoder,
+    private readonly options: EncodeOptions,
+    private readonly feed: CometFeed,
+    private readonly context: CometContext,
+  ) {
+    context.open[encoder.name]++;
   }
+
+  start(sink: PushSink): void {
+    this.sink = sink;
+    // A poll that finds messages waiting (a resume, or a client catching up
+    // under load), or has a control frame to give, is answered at once.
+    const ready = this.feed.source.take();
+    if (ready || this.feed.controls.length > 0) return this.answer(ready);
+    this.timer = setTimeout(() => this.answer(null), this.context.longPollHoldMs);
+    this.feed.source.listen(this);
+  }
+
+  messages(batch: readonly WireMessage[]): void {
+    this.answer(batch);
+  }
+
+  end(): void {
+    this.answer(null);
+  }
+
+  resume(): void {}
+
+  stop(): void {
+    this.release();
+  }
+
+  private answer(messages: readonly WireMessage[] | null): void {
+    if (this.done) return;
+    const body = answerPoll(this.encoder, this.options, this.feed.controls, messages, this.context);
+    this.release();
+    this.sink!.endWith(body);
+  }
+
+  private release(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.context.open[this.encoder.name]--;
+    this.feed.release();
+  }
+}
+
+function answerPoll(encoder: Encoder, options: EncodeOptions, controls: Control[], messages: readonly WireMessage[] | null, context: CometContext): Buffer {
+  const fixed = fixedBytesOf(encoder, options);
+  const parts: Buffer[] = [fixed.open];
+  for (const control of controls) {
+    if (parts.length > 1) parts.push(fixed.separator);
+    parts.push(Buffer.from(encoder.control(control)));
+  }
+  if (messages) {
+    context.counters.messagesOut += messages.length;
+    for (const message of messages) {
+      if (parts.length > 1) parts.push(fixed.separator);
+      parts.push(frameOf(encoder, message));
+    }
+  }
+  parts.push(fixed.close);
+  const bytes = Buffer.concat(parts);
+  context.counters.bytesOut += bytes.length;
+  return bytes;
+}
+
+// A transport's opening, separating and closing bytes, made once when they do
+// not depend on the request (every transport but jsonp, whose callback they hold).
+interface FixedBytes { open: Buffer; separator: Buffer; close: Buffer }
+const fixedCache = new Map<Encoder, FixedBytes>();
+
+function fixedBytesOf(encoder: Encoder, options: EncodeOptions): FixedBytes {
+  const make = () => ({ open: Buffer.from(encoder.open(options)), separator: Buffer.from(encoder.separator), close: Buffer.from(encoder.close(options)) });
+  if (options.callback !== undefined) return make();
+  let fixed = fixedCache.get(encoder);
+  if (!fixed) fixedCache.set(encoder, (fixed = make()));
+  return fixed;
 }

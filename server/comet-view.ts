@@ -6,7 +6,7 @@ import { chooseTransport } from '../transports/choose.ts';
 import type { EncodeOptions, Encoder } from '../transports/encoder.ts';
 import { isValidCallback } from '../transports/escape.ts';
 import { encoders } from '../transports/index.ts';
-import { pollingBody, StreamingBody, type CometContext, type CometFeed } from './comet-stream.ts';
+import { PollingBody, StreamingBody, type CometContext, type CometFeed } from './comet-stream.ts';
 import { httpError } from './errors.ts';
 import { respond, type View, type ViewRequest } from './views.ts';
 
@@ -35,7 +35,7 @@ export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<Co
     const feed = await makeFeed(req);
     const headers = headersOf(encoder, options);
     if (encoder.streaming) return respond(new StreamingBody(encoder, options, feed, context), { headers });
-    return respond(await pollingBody(encoder, options, feed, (listener) => req.onEnd(listener), context), { headers });
+    return respond(new PollingBody(encoder, options, feed, context), { headers });
   };
 }
 

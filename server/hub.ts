@@ -56,6 +56,8 @@ export interface Subscription extends AsyncIterableIterator<Message[]> {
   listen(listener: SubscriptionListener): void;
   pause(): void;
   resume(): void;
+  /** The messages waiting now, taken without waiting; null when there are none. */
+  take(): Message[] | null;
   return(): Promise<IteratorResult<Message[]>>;
 }
 
@@ -304,6 +306,13 @@ class HubSubscription implements Subscription {
   resume(): void {
     this.paused = false;
     this.flush();
+  }
+
+  take(): Message[] | null {
+    if (this.queue.length === 0) return null;
+    const batch = this.queue;
+    this.queue = [];
+    return batch;
   }
 
   next(): Promise<IteratorResult<Message[]>> {

@@ -28,12 +28,13 @@ export async function mountViews(app: FastifyInstance, options: MountViewsOption
 
   const byFastifyPath = new Map<string, Route[]>();
   for (const route of flatten(options.urls)) {
+    allowedMethods.set(route, methodsOf(route));
     const group = byFastifyPath.get(route.fastifyPath) ?? [];
     group.push(route);
     byFastifyPath.set(route.fastifyPath, group);
   }
   for (const [url, group] of byFastifyPath) {
-    const methods = new Set(group.flatMap(methodsOf));
+    const methods = new Set(group.flatMap((route) => allowedMethods.get(route)!));
     const bodyLimits = group.flatMap((route) => route.options.bodyLimit ?? []);
     app.route({
       method: [...methods] as HTTPMethods[],
@@ -44,6 +45,9 @@ export async function mountViews(app: FastifyInstance, options: MountViewsOption
     });
   }
 }
+
+// Worked out once per route, not per request.
+const allowedMethods = new WeakMap<Route, string[]>();
 
 function methodsOf(route: Route): string[] {
   const methods = (route.options.methods ?? ['GET']).map((m) => m.toUpperCase());
@@ -63,7 +67,7 @@ async function handle(request: FastifyRequest, reply: FastifyReply, group: Route
   const found = resolve(group, pathname);
   if (!found) throw httpError('not_found', `No such path: ${request.method} ${request.url.split('?', 1)[0]}`);
   const { route, params } = found;
-  const allowed = methodsOf(route);
+  const allowed = allowedMethods.get(route)!;
   if (!allowed.includes(request.method)) {
     reply.header('allow', allowed.join(', '));
     throw httpError('method_not_allowed', `${request.method} is not allowed here`, { allow: allowed });
@@ -119,11 +123,6 @@ class MountedRequest implements ViewRequest {
 
   get query(): URLSearchParams {
     return (this.parsedQuery ??= new URLSearchParams(this.queryString));
-  }
-
-  onEnd(listener: () => void): void {
-    if (this.res.closed) listener();
-    else this.res.on('close', listener); // 'close' comes once, for every end: finished, cut or client gone
   }
 
   /** Aborts when the response is over ('close' comes for every end: finished, cut or client gone). */

@@ -219,6 +219,17 @@ class PushWriter implements PushSink, OpenStream {
     this.cleanup();
   }
 
+  endWith(body: Uint8Array): void {
+    if (this.state !== 'open') return;
+    if (this.head) {
+      this.head.headers['content-length'] = body.length;
+      this.res.removeHeader('transfer-encoding');
+      this.writeHead();
+    }
+    this.res.end(body);
+    this.cleanup();
+  }
+
   drained(): void {
     if (this.state === 'open') this.body.resume();
   }

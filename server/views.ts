@@ -25,9 +25,6 @@ export interface ViewRequest {
   /** Aborted when the response ends for any reason: the client left, the view
    * idled out, or the server is shutting down. Pass it to whatever you await. */
   signal: AbortSignal;
-  /** Calls `listener` once when the response is over, like `signal` but without
-   * an AbortController: for hot paths that hold many requests (long-polls). */
-  onEnd(listener: () => void): void;
   /** The fastify request, for plugins (cookies, sessions) that decorate it. */
   raw: FastifyRequest;
 }
@@ -67,6 +64,9 @@ export interface PushSink {
   write(chunk: Chunk): boolean;
   /** Ends the response cleanly. */
   end(): void;
+  /** Ends the response with `body` as its last chunk; if nothing was written
+   * before, it is the whole body, sent with a Content-Length (a poll's answer). */
+  endWith(body: Uint8Array): void;
 }
 
 /** What a response may hold: a JSON-able value, text, bytes or a stream of chunks. */
