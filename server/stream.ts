@@ -20,6 +20,7 @@
 // - An error before the first chunk is answered as JSON (500, or the HttpError's
 //   status); after it the socket is cut so the client sees an incomplete body.
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorBody } from './errors.ts';
 import type { Chunk, PushBody, PushSink } from './views.ts';
@@ -168,12 +169,16 @@ function answerError(res: ServerResponse, err: unknown, log: FastifyBaseLogger):
 // response, so an open stream costs no closures (there may be tens of thousands).
 const writerOf = Symbol('evcomet.pushWriter');
 type WithWriter = ServerResponse & { [writerOf]?: PushWriter };
+type WithWriterSocket = Socket & { [writerOf]?: PushWriter };
 function onWriterClose(this: WithWriter) { this[writerOf]?.halt('client-gone'); }
-function onWriterDrain(this: WithWriter) { this[writerOf]?.drained(); }
+function onWriterDrain(this: WithWriter | WithWriterSocket) { this[writerOf]?.drained(); }
 
 class PushWriter implements PushSink, OpenStream {
   private state: 'open' | StopReason | 'ended' = 'open';
   private idleTimer: NodeJS.Timeout | null = null;
+  /** Set for a close-delimited body once its head is out: later chunks go to it directly. */
+  private socket: WithWriterSocket | null = null;
+  private readonly raw: boolean;
 
   constructor(
     private readonly res: WithWriter,
@@ -183,7 +188,9 @@ class PushWriter implements PushSink, OpenStream {
     private readonly idleTimeoutMs: number | undefined,
     private readonly log: FastifyBaseLogger,
     private readonly registry: Set<OpenStream>,
-  ) {}
+  ) {
+    this.raw = rawClose(head!);
+  }
 
   start(): void {
     const { res } = this;
@@ -191,7 +198,7 @@ class PushWriter implements PushSink, OpenStream {
     res.on('close', onWriterClose);
     res.on('error', onWriterClose);
     res.on('drain', onWriterDrain);
-    if (rawClose(this.head!)) res.removeHeader('transfer-encoding');
+    if (this.raw) res.removeHeader('transfer-encoding');
     if (this.idleTimeoutMs) this.idleTimer = setTimeout(() => this.halt('idle-timeout'), this.idleTimeoutMs);
     try {
       this.body.start(this);
@@ -203,14 +210,23 @@ class PushWriter implements PushSink, OpenStream {
   write(chunk: Chunk): boolean {
     // Final bytes are welcome while stopping for shutdown or idleness, not once the client is gone.
     if (this.state === 'ended' || this.state === 'client-gone') return false;
-    const { res } = this;
     this.idleTimer?.refresh();
+    if (this.socket) return this.socket.write(chunk);
+    const { res } = this;
     if (this.head) this.writeHead();
     if (chunk.length === 0) {
       res.flushHeaders(); // an empty first chunk still opens the response
       return true;
     }
-    return res.write(chunk);
+    const written = res.write(chunk);
+    // A close-delimited body has no framing to add: once the head is out, its
+    // bytes go straight to the socket, without the response's bookkeeping per write.
+    if (this.raw && res.socket && !res.socket.destroyed) {
+      this.socket = res.socket as WithWriterSocket;
+      this.socket[writerOf] = this;
+      this.socket.on('drain', onWriterDrain);
+    }
+    return written;
   }
 
   end(): void {
@@ -271,6 +287,11 @@ class PushWriter implements PushSink, OpenStream {
     res.off('error', onWriterClose);
     res.off('drain', onWriterDrain);
     res[writerOf] = undefined;
+    if (this.socket) {
+      this.socket.off('drain', onWriterDrain);
+      this.socket[writerOf] = undefined;
+      this.socket = null;
+    }
     this.registry.delete(this);
   }
 }
