@@ -18,8 +18,8 @@ export interface SourceListener {
   end(reason: 'slow' | 'closed'): void;
 }
 
-/** Messages for one subscriber: pushed to a listener (streams) or pulled (polls). The hub's Subscription is one. */
-export interface MessageSource extends AsyncIterator<readonly WireMessage[]> {
+/** Messages for one subscriber, pushed to a listener; take() hands over what is waiting now. The hub's Subscription is one. */
+export interface MessageSource {
   listen(listener: SourceListener): void;
   pause(): void;
   resume(): void;
@@ -53,7 +53,7 @@ export interface CometContext {
 interface FrameCache { last: WireMessage | null; lastFrame: Buffer; frames: WeakMap<WireMessage, Buffer> }
 const frameCaches = new Map<Encoder, FrameCache>();
 
-export function frameOf(encoder: Encoder, message: WireMessage): Buffer {
+function frameOf(encoder: Encoder, message: WireMessage): Buffer {
   let cache = frameCaches.get(encoder);
   if (!cache) frameCaches.set(encoder, (cache = { last: null, lastFrame: Buffer.alloc(0), frames: new WeakMap() }));
   if (cache.last === message) return cache.lastFrame;
