@@ -118,7 +118,7 @@ export function createHeartbeats(intervalMs: number): Heartbeats {
  * source ends. A class: one per open stream, no closures.
  */
 export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget {
-  readonly [pushBody] = true as const;
+  declare readonly [pushBody]: true;
   wrote = false;
   private sink: PushSink | null = null;
   private controls: Control[] | null;
@@ -214,7 +214,7 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
  * fan-out loop.
  */
 export class PollingBody implements PushBody, SourceListener {
-  readonly [pushBody] = true as const;
+  declare readonly [pushBody]: true;
   private sink: PushSink | null = null;
   private timer: NodeJS.Timeout | null = null;
   private done = false;
@@ -268,7 +268,36 @@ export class PollingBody implements PushBody, SourceListener {
   }
 }
 
+// The brand on the prototypes: a computed class field costs a runtime call per instance.
+Object.defineProperty(StreamingBody.prototype, pushBody, { value: true });
+Object.defineProperty(PollingBody.prototype, pushBody, { value: true });
+
+// The answer of a poll that gets one message and no control frame is the same
+// bytes for every such poll: when a message answers a thousand held polls in
+// one fan-out loop, it is made once. One kept per transport, for the newest message.
+interface SharedAnswer { message: WireMessage | null; bytes: Buffer }
+const sharedAnswers = new Map<Encoder, SharedAnswer>();
+
 function answerPoll(encoder: Encoder, options: EncodeOptions, controls: Control[], messages: readonly WireMessage[] | null, context: CometContext): Buffer {
+  const bytes = messages?.length === 1 && controls.length === 0 && options.callback === undefined
+    ? sharedAnswer(encoder, options, messages[0]!)
+    : buildAnswer(encoder, options, controls, messages);
+  if (messages) context.counters.messagesOut += messages.length;
+  context.counters.bytesOut += bytes.length;
+  return bytes;
+}
+
+function sharedAnswer(encoder: Encoder, options: EncodeOptions, message: WireMessage): Buffer {
+  let shared = sharedAnswers.get(encoder);
+  if (!shared) sharedAnswers.set(encoder, (shared = { message: null, bytes: Buffer.alloc(0) }));
+  if (shared.message !== message) {
+    shared.bytes = buildAnswer(encoder, options, [], [message]);
+    shared.message = message;
+  }
+  return shared.bytes;
+}
+
+function buildAnswer(encoder: Encoder, options: EncodeOptions, controls: Control[], messages: readonly WireMessage[] | null): Buffer {
   const fixed = fixedBytesOf(encoder, options);
   const parts: Buffer[] = [fixed.open];
   for (const control of controls) {
@@ -276,16 +305,13 @@ function answerPoll(encoder: Encoder, options: EncodeOptions, controls: Control[
     parts.push(Buffer.from(encoder.control(control)));
   }
   if (messages) {
-    context.counters.messagesOut += messages.length;
     for (const message of messages) {
       if (parts.length > 1) parts.push(fixed.separator);
       parts.push(frameOf(encoder, message));
     }
   }
   parts.push(fixed.close);
-  const bytes = Buffer.concat(parts);
-  context.counters.bytesOut += bytes.length;
-  return bytes;
+  return Buffer.concat(parts);
 }
 
 // A transport's opening, separating and closing bytes, made once when they do

@@ -6,6 +6,12 @@ export interface Settings {
   host: string;
   /** RabbitMQ; unset means the in-process bus. */
   amqpUrl: string | undefined;
+  /** The fanout exchange of each bus topic (RabbitMQ). */
+  amqpExchanges: { chat: string; forum: string };
+  /** How long a process's RabbitMQ queue outlives its connection. */
+  amqpQueueExpiresMs: number;
+  /** Unacknowledged RabbitMQ deliveries in flight per queue. */
+  amqpPrefetch: number;
   /** The forum's MySQL; unset means the embedded store. */
   mysqlUrl: string | undefined;
   /** Bearer token for HTTP publishing; unset means loopback only. */
@@ -23,6 +29,47 @@ export interface Settings {
   subscriberQueueLimit: number;
   /** Open subscriptions allowed from one client address. */
   maxSubscribersPerAddress: number;
+  /** The chat (server/chat-*.ts). */
+  chat: ChatSettings;
+  /** The forum's sign-in tables (MySQL store only). */
+  forum: ForumSettings;
+}
+
+export interface ChatSettings {
+  /** The room of `GET /`. */
+  defaultRoom: string;
+  /** Lines embedded in the page. */
+  pageLines: number;
+  /** Longest line, in characters. */
+  maxLineLength: number;
+  /** Each user may post `rateLines` lines per `rateWindowMs`. */
+  rateLines: number;
+  rateWindowMs: number;
+  /** Origins besides the server's own that may post (e.g. the forum's, for a script-tag embed). */
+  allowedOrigins: string[];
+  /** Signs session cookies and CSRF tokens; unset: a random one kept by the store. */
+  sessionSecret: string | undefined;
+  /** The embedded store's directory. */
+  dataDir: string;
+  /** The room forum events go to when they name none. */
+  forumEventsRoom: string;
+  /** A user whose last connection closed leaves the room after this long (a long-poll re-polls in between). */
+  presenceGraceMs: number;
+  /** MySQL connect and query timeout. */
+  mysqlTimeoutMs: number;
+}
+
+export interface ForumSettings {
+  /** phpBB's cookie name: the session cookies are `<name>_sid` and `<name>_u`. */
+  cookieName: string;
+  /** A session not used for this long is expired (phpBB's session_length). */
+  sessionMaxAgeSeconds: number;
+  /** Sign-in lookups are cached this long, so polling pages do not query MySQL each time. */
+  cacheMs: number;
+  /** Members of these forum groups are moderators (phpBB: 4 global moderators, 5 administrators). */
+  moderatorGroups: number[];
+  /** Table and column names: `sessions`, `sessions.id`, … (server/forum-sign-in.ts lists them). */
+  schema: Record<string, string>;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -30,6 +77,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '127.0.0.1',
     amqpUrl: env.AMQP_URL || undefined,
+    amqpExchanges: { chat: env.AMQP_CHAT_EXCHANGE || 'chat', forum: env.AMQP_FORUM_EXCHANGE || 'forum.events' },
+    amqpQueueExpiresMs: integer(env, 'AMQP_QUEUE_EXPIRES_MS', 5 * 60_000, 1000, 7 * 24 * 3600_000),
+    amqpPrefetch: integer(env, 'AMQP_PREFETCH', 1000, 1, 65_535),
     mysqlUrl: env.MYSQL_URL || undefined,
     publishToken: env.PUBLISH_TOKEN || undefined,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 20_000, 100, 25_000),
@@ -39,7 +89,64 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     channelBufferAgeMs: integer(env, 'CHANNEL_BUFFER_AGE_MS', 10 * 60_000, 1000, 7 * 24 * 3600_000),
     subscriberQueueLimit: integer(env, 'SUBSCRIBER_QUEUE_LIMIT', 1000, 1, 1_000_000),
     maxSubscribersPerAddress: integer(env, 'MAX_SUBSCRIBERS_PER_ADDRESS', 256, 1, 10_000_000),
+    chat: {
+      defaultRoom: room(env, 'CHAT_DEFAULT_ROOM', 'lobby'),
+      pageLines: integer(env, 'CHAT_PAGE_LINES', 30, 0, 200),
+      maxLineLength: integer(env, 'CHAT_MAX_LINE_LENGTH', 500, 1, 10_000),
+      rateLines: integer(env, 'CHAT_RATE_LINES', 5, 1, 10_000),
+      rateWindowMs: integer(env, 'CHAT_RATE_WINDOW_MS', 10_000, 100, 3600_000),
+      allowedOrigins: (env.CHAT_ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      sessionSecret: env.SESSION_SECRET || undefined,
+      dataDir: env.DATA_DIR || './data',
+      forumEventsRoom: room(env, 'FORUM_EVENTS_ROOM', room(env, 'CHAT_DEFAULT_ROOM', 'lobby')),
+      presenceGraceMs: integer(env, 'PRESENCE_GRACE_MS', 15_000, 0, 600_000),
+      mysqlTimeoutMs: integer(env, 'MYSQL_TIMEOUT_MS', 5000, 100, 120_000),
+    },
+    forum: {
+      cookieName: env.FORUM_COOKIE_NAME || 'phpbb3',
+      sessionMaxAgeSeconds: integer(env, 'FORUM_SESSION_MAX_AGE', 3600, 1, 365 * 86400),
+      cacheMs: integer(env, 'FORUM_CACHE_MS', 30_000, 0, 3600_000),
+      moderatorGroups: (env.FORUM_MODERATOR_GROUPS ?? '4,5').split(',').filter((g) => g.trim() !== '').map((g) => {
+        if (!/^\s*[0-9]+\s*$/.test(g)) throw new Error(`setting FORUM_MODERATOR_GROUPS="${env.FORUM_MODERATOR_GROUPS}" must be group ids separated by commas`);
+        return Number(g);
+      }),
+      schema: forumSchema(env),
+    },
   };
+}
+
+/** A room name: 1–32 of letters, digits, `_` and `-`. */
+export const roomPattern = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,31}$/;
+
+function room(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  if (!roomPattern.test(value)) throw new Error(`setting ${name}="${value}" must be a room name (1–32 of A-Z a-z 0-9 _ -)`);
+  return value;
+}
+
+// FORUM_TABLE_PREFIX renames the three tables at once; FORUM_SCHEMA (JSON) renames
+// any table or column, e.g. {"users.name": "login"}.
+function forumSchema(env: NodeJS.ProcessEnv): Record<string, string> {
+  const prefix = env.FORUM_TABLE_PREFIX ?? 'phpbb_';
+  const schema: Record<string, string> = {
+    'sessions': `${prefix}sessions`, 'sessions.id': 'session_id', 'sessions.user': 'session_user_id', 'sessions.time': 'session_time',
+    'users': `${prefix}users`, 'users.id': 'user_id', 'users.name': 'username', 'users.type': 'user_type',
+    'user_group': `${prefix}user_group`, 'user_group.user': 'user_id', 'user_group.group': 'group_id', 'user_group.pending': 'user_pending',
+  };
+  let overrides: unknown = {};
+  try {
+    overrides = JSON.parse(env.FORUM_SCHEMA || '{}');
+  } catch {
+    throw new Error('setting FORUM_SCHEMA must be a JSON object');
+  }
+  for (const [key, value] of Object.entries(overrides as Record<string, unknown>)) {
+    if (!(key in schema)) throw new Error(`setting FORUM_SCHEMA: unknown name "${key}" (known: ${Object.keys(schema).join(', ')})`);
+    schema[key] = String(value);
+  }
+  for (const [key, value] of Object.entries(schema)) {
+    if (!/^[A-Za-z0-9_$]{1,64}$/.test(value)) throw new Error(`setting FORUM_SCHEMA/FORUM_TABLE_PREFIX: "${key}" = "${value}" is not a plain identifier`);
+  }
+  return schema;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

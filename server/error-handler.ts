@@ -6,7 +6,9 @@ import { errorBody } from './errors.ts';
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const { status, body } = errorBody(err);
-  if (status >= 500) request.log.error({ err }, 'request failed');
+  if (status >= 500 && status !== 503) request.log.error({ err }, 'request failed');
+  // A wait the error names (rate limits) is also said the standard way.
+  if (typeof body.retryAfter === 'number') void reply.header('retry-after', String(body.retryAfter));
   void reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 

@@ -27,6 +27,9 @@ export interface Gap {
   /** `expired`: the id has left the buffer; `unknown`: it is from before this hub's history or not ours. */
   reason: 'expired' | 'unknown';
   since: string;
+  /** Where to resume from next time if nothing follows: the buffer's floor. A
+   * client that goes on with its old id would be told of the gap forever. */
+  resume: string;
 }
 
 /** Where a push-mode subscription sends its messages (see Subscription.listen). */
@@ -99,6 +102,16 @@ export interface Hub {
   stats(): HubStats;
   /** Ends every subscription and the sweep timer. */
   close(): void;
+}
+
+/** A hub message from a bus envelope, or null when its id or channel is not valid. */
+export function messageFromEnvelope(envelope: { id: string; channel: string; time: number; data: unknown; json?: string }): Message | null {
+  if (typeof envelope.id !== 'string' || !parseMessageId(envelope.id)) return null;
+  if (typeof envelope.channel !== 'string' || !isValidChannelName(envelope.channel)) return null;
+  // The in-process bus hands over the hub's own Message, already serialized.
+  if (typeof envelope.json === 'string') return envelope as Message;
+  const { id, channel, time, data } = envelope;
+  return { id, channel, time, data, json: JSON.stringify(data) ?? 'null' };
 }
 
 const channelPattern = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
@@ -209,7 +222,8 @@ export function createHub(options: HubOptions): Hub {
         const tooNew = parts && parts.ms > now() + 60_000; // from some other clock: we cannot place it
         if (!parts || tooNew || compareMessageIds(parts, channel.floor) < 0) {
           const reason = parts && !tooNew && compareMessageIds(parts, startedAt) >= 0 ? 'expired' : 'unknown';
-          gap = { reason, since };
+          // The floor of a hub's start has no origin; '000' orders right after it.
+          gap = { reason, since, resume: formatMessageId({ ...channel.floor, origin: channel.floor.origin || '000' }) };
           counters.gaps++;
           backlog = channel.buffer.map((b) => b.message);
         } else {

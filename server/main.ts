@@ -1,26 +1,55 @@
-// The entry point of `npm start`: settings, the app, listen, and a clean stop.
+// The entry point of `npm start`: settings, the app, listen, and a clean stop;
+// with `--workers N`, a primary that runs N of those on one port.
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { buildApp } from './app.ts';
 import { loadSettings } from './config.ts';
+import { runPrimary, workerCount } from './workers.ts';
 
 const SHUTDOWN_DEADLINE_MS = 5000;
 
 if (existsSync('.env')) process.loadEnvFile('.env');
-const settings = loadSettings();
-const { fastify: app } = await buildApp(settings, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    app.log.info({ signal }, 'stopping: no new connections, ending open streams');
-    setTimeout(() => {
-      app.log.error('streams did not end in time; exiting anyway');
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
-    app.close().then(() => process.exit(0), (err: unknown) => {
-      app.log.error({ err }, 'error while stopping');
-      process.exit(1);
-    });
-  });
+let settings: ReturnType<typeof loadSettings>;
+let workers: number;
+try {
+  settings = loadSettings();
+  workers = workerCount(process.argv.slice(2), process.env);
+} catch (err) {
+  console.error(`evcomet: ${(err as Error).message}`);
+  process.exit(1);
 }
 
-await app.listen({ port: settings.port, host: settings.host });
+if (cluster.isPrimary && workers > 1) {
+  if (!settings.amqpUrl) {
+    console.error(`evcomet: --workers ${workers} needs AMQP_URL: separate processes reach each other's subscribers only through RabbitMQ`);
+    process.exit(1);
+  }
+  if (!settings.mysqlUrl) {
+    console.error(`evcomet: --workers ${workers} needs MYSQL_URL: the embedded store is a file of one process`);
+    process.exit(1);
+  }
+  runPrimary(workers, (message) => console.log(`evcomet: ${message}`));
+} else {
+  const { fastify: app } = await buildApp(settings, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+
+  // `on`, not `once`: under --workers a Ctrl-C reaches a worker twice (from the
+  // terminal and from the primary), and the second must not cut the clean stop.
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      app.log.info({ signal }, 'stopping: no new connections, ending open streams');
+      setTimeout(() => {
+        app.log.error('streams did not end in time; exiting anyway');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      app.close().then(() => process.exit(0), (err: unknown) => {
+        app.log.error({ err }, 'error while stopping');
+        process.exit(1);
+      });
+    });
+  }
+
+  await app.listen({ port: settings.port, host: settings.host });
+}

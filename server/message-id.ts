@@ -54,3 +54,10 @@ export function createIdGenerator(origin: string = randomOrigin(), now: () => nu
     return { ms: lastMs, seq, origin };
   };
 }
+
+/** A fixed-width string of an id that sorts as the id does (for databases and maps), or null if not an id. */
+export function sortableMessageId(id: string): string | null {
+  const parts = parseMessageId(id);
+  if (!parts) return null;
+  return parts.ms.toString(36).padStart(11, '0') + parts.seq.toString(36).padStart(6, '0') + parts.origin;
+}

@@ -1,6 +1,7 @@
 // What the server reports about itself, gathered into one snapshot that both
 // /status (for people) and /metrics (Prometheus text) render.
 import type { TransportName } from '../transports/encoder.ts';
+import type { BusState } from './bus.ts';
 import type { CometContext } from './comet-stream.ts';
 import type { Hub, HubStats } from './hub.ts';
 
@@ -13,9 +14,12 @@ export interface Snapshot {
   bytesOut: number;
   /** State of the bus and the store, by name: `in-process`, `connected`, `reconnecting` … */
   services: Record<string, string>;
+  bus: BusState;
+  /** The chat's counters (forum events made into lines, dropped, …), by name. */
+  chat: Record<string, number>;
 }
 
-export function takeSnapshot(hub: Hub, comet: CometContext, services: Record<string, string>): Snapshot {
+export function takeSnapshot(hub: Hub, comet: CometContext, services: Record<string, string>, bus: BusState, chat: Record<string, number> = {}): Snapshot {
   return {
     uptimeSeconds: process.uptime(),
     memory: process.memoryUsage(),
@@ -24,6 +28,8 @@ export function takeSnapshot(hub: Hub, comet: CometContext, services: Record<str
     messagesOut: comet.counters.messagesOut,
     bytesOut: comet.counters.bytesOut,
     services,
+    bus,
+    chat: { ...chat },
   };
 }
 
@@ -51,7 +57,12 @@ export function renderPrometheus(s: Snapshot): string {
   metric('evcomet_gaps_total', 'counter', 'Resumes that could not continue exactly.', [[{}, s.hub.gaps]]);
   metric('evcomet_slow_subscribers_total', 'counter', 'Subscribers cut off for not reading.', [[{}, s.hub.slow]]);
   metric('evcomet_service_up', 'gauge', 'Whether each service is usable (1) or not (0).',
-    Object.entries(s.services).map(([service, state]) => [{ service, state }, /^(in-process|embedded|connected)$/.test(state) ? 1 : 0]));
+    Object.entries(s.services).map(([service, state]) => [{ service, state }, /^(in-process|embedded|connected|mysql up)$/.test(state) ? 1 : 0]));
+  metric('evcomet_bus_malformed_total', 'counter', 'Messages from the bus dropped as malformed.', [[{}, s.bus.malformed]]);
+  metric('evcomet_bus_reconnects_total', 'counter', 'Times the bus came back after losing its broker.', [[{}, s.bus.reconnects]]);
+  metric('evcomet_forum_events_total', 'counter', 'Forum events by outcome: line (made into a line), unknown (no template), bad (malformed), unstored (shown but not stored).',
+    [['line', 'forumEvents'], ['unknown', 'forumEventsUnknown'], ['bad', 'forumEventsBad'], ['unstored', 'forumEventsUnstored']]
+      .map(([outcome, name]) => [{ outcome: outcome! }, s.chat[name!] ?? 0]));
   metric('process_resident_memory_bytes', 'gauge', 'Resident memory.', [[{}, s.memory.rss]]);
   metric('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use.', [[{}, s.memory.heapUsed]]);
   metric('process_uptime_seconds', 'gauge', 'Seconds since the process started.', [[{}, Math.round(s.uptimeSeconds)]]);

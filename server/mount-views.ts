@@ -138,9 +138,17 @@ class MountedRequest implements ViewRequest {
 }
 
 // A stream's type is text unless the view says otherwise; nosniff keeps browsers
-// from holding chunks back while they guess it.
+// from holding chunks back while they guess it. Views that answer many requests
+// with one headers object (every Comet view does) get one result for it, made
+// once: streams' heads are shared and never changed.
+const streamHeadersOf = new WeakMap<ViewResponse['headers'], OutgoingHttpHeaders>();
+
 function streamHeaders(headers: ViewResponse['headers']): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
-  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  let out = streamHeadersOf.get(headers);
+  if (!out) {
+    out = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
+    for (const name in headers) out[name.toLowerCase()] = headers[name];
+    streamHeadersOf.set(headers, out);
+  }
   return out;
 }

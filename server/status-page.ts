@@ -30,9 +30,12 @@ td,th{border:1px solid #ccc;padding:.2em .7em;text-align:left}th{background:#f4f
 <h1>evcomet status</h1>
 <p>up ${escapeHtml(duration(s.uptimeSeconds))}; resident memory ${mib(s.memory.rss)}, heap ${mib(s.memory.heapUsed)}; refreshed every 5 s</p>
 <h2>Services</h2>${table(['service', 'state'], Object.entries(s.services))}
+<p>bus: ${s.bus.reconnects} reconnects, ${s.bus.malformed} malformed messages dropped${s.bus.lastError ? `; last fault: ${escapeHtml(s.bus.lastError)}` : ''}</p>
 <h2>Connections by transport (${total} open)</h2>${table(['transport', 'open'], transports)}
 <h2>Messages</h2>${table(['published here', 'delivered to subscribers', 'written to clients', 'bytes out', 'resumes', 'gaps', 'slow readers cut'],
     [[s.hub.published, s.hub.delivered, s.messagesOut, s.bytesOut, s.hub.resumes, s.hub.gaps, s.hub.slow]])}
+<h2>Forum events</h2>${table(['made into lines', 'unknown type', 'bad', 'shown but not stored'],
+    [[s.chat.forumEvents ?? 0, s.chat.forumEventsUnknown ?? 0, s.chat.forumEventsBad ?? 0, s.chat.forumEventsUnstored ?? 0]])}
 <h2>Channels (${s.hub.channels}${s.hub.channels > channels.length ? `, the ${channels.length} busiest` : ''})</h2>
 ${table(['channel', 'subscribers', 'buffered'], channels.map((c) => [c.channel, c.subscribers, c.buffered]))}
 </body></html>

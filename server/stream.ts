@@ -194,17 +194,20 @@ class PushWriter implements PushSink, OpenStream {
 
   start(): void {
     const { res } = this;
-    res[writerOf] = this;
-    res.on('close', onWriterClose);
-    res.on('error', onWriterClose);
-    res.on('drain', onWriterDrain);
     if (this.raw) res.removeHeader('transfer-encoding');
-    if (this.idleTimeoutMs) this.idleTimer = setTimeout(() => this.halt('idle-timeout'), this.idleTimeoutMs);
     try {
       this.body.start(this);
     } catch (err) {
       this.fail(err);
     }
+    // A body that ended within start() (a poll answered at once) needs no
+    // listeners or timer. Events come asynchronously, so none was missed meanwhile.
+    if (this.state !== 'open') return;
+    res[writerOf] = this;
+    res.on('close', onWriterClose);
+    res.on('error', onWriterClose);
+    res.on('drain', onWriterDrain);
+    if (this.idleTimeoutMs) this.idleTimer = setTimeout(() => this.halt('idle-timeout'), this.idleTimeoutMs);
   }
 
   write(chunk: Chunk): boolean {
@@ -238,7 +241,8 @@ class PushWriter implements PushSink, OpenStream {
   endWith(body: Uint8Array): void {
     if (this.state !== 'open') return;
     if (this.head) {
-      this.head.headers['content-length'] = body.length;
+      // A copy: the head's headers may be shared by many responses.
+      this.head = { status: this.head.status, headers: { ...this.head.headers, 'content-length': body.length } };
       this.res.removeHeader('transfer-encoding');
       this.writeHead();
     }
@@ -283,10 +287,12 @@ class PushWriter implements PushSink, OpenStream {
     this.state = 'ended';
     const { res } = this;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    res.off('close', onWriterClose);
-    res.off('error', onWriterClose);
-    res.off('drain', onWriterDrain);
-    res[writerOf] = undefined;
+    if (res[writerOf] === this) {
+      res.off('close', onWriterClose);
+      res.off('error', onWriterClose);
+      res.off('drain', onWriterDrain);
+      res[writerOf] = undefined;
+    }
     if (this.socket) {
       this.socket.off('drain', onWriterDrain);
       this.socket[writerOf] = undefined;

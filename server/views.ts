@@ -78,8 +78,16 @@ export type View = (req: ViewRequest) => ViewResult | Promise<ViewResult>;
 
 /** A response with a status and headers, e.g. `respond(stream(), { headers: { 'content-type': 'text/plain' } })`. */
 export function respond(body: Body, init: { status?: number; headers?: ViewResponse['headers'] } = {}): ViewResponse {
-  return { [responseBrand]: true, status: init.status ?? 200, headers: init.headers ?? {}, body };
+  return new BrandedResponse(init.status ?? 200, init.headers ?? {}, body);
 }
+
+// A class with its brand on the prototype: an object literal with a computed
+// (symbol) key is built by a slow runtime call, and respond() runs per request.
+class BrandedResponse {
+  declare readonly [responseBrand]: true;
+  constructor(public status: number, public headers: ViewResponse['headers'], public body: Body) {}
+}
+Object.defineProperty(BrandedResponse.prototype, responseBrand, { value: true });
 
 export function isViewResponse(value: unknown): value is ViewResponse {
   return typeof value === 'object' && value !== null && responseBrand in value;

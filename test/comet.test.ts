@@ -82,7 +82,7 @@ describe.each(streaming)('%s', (transport) => {
     const stream = await openStream(transport, 'room', ids[0]);
     await waitFor(() => messagesOf(stream.items()).length === 3);
     const items = stream.items();
-    expect(items[0]).toEqual({ kind: 'control', control: 'gap', reason: 'expired', since: ids[0] });
+    expect(items[0]).toEqual({ kind: 'control', control: 'gap', reason: 'expired', since: ids[0], resume: expect.any(String) });
     expect(messagesOf(items).map((m) => m.data)).toEqual([3, 4, 5]);
     stream.conn.close();
   });
@@ -160,7 +160,7 @@ describe.each(polling)('%s', (transport) => {
     for (let i = 0; i < 5; i++) ids.push(await server.publish('room', i));
     const { items } = await poll(transport, 'room', ids[1]);
     expect(items).toEqual([
-      { kind: 'control', control: 'gap', reason: 'expired', since: ids[1] },
+      { kind: 'control', control: 'gap', reason: 'expired', since: ids[1], resume: expect.any(String) },
       { kind: 'message', id: ids[3], data: 3 },
       { kind: 'message', id: ids[4], data: 4 },
     ]);
@@ -186,7 +186,7 @@ describe('resume and choice of transport', () => {
     server = await startApp();
     await server.publish('room', 'now');
     const { items } = await poll('longpoll', 'room', '1-0abc');
-    expect(items[0]).toEqual({ kind: 'control', control: 'gap', reason: 'unknown', since: '1-0abc' });
+    expect(items[0]).toEqual({ kind: 'control', control: 'gap', reason: 'unknown', since: '1-0abc', resume: expect.any(String) });
     expect(messagesOf(items).map((m) => m.data)).toEqual(['now']);
   });
 

@@ -93,7 +93,8 @@ describe('hub', () => {
     const hub = hubAt({ now: 1e12 }, { bufferSize: 2 });
     const sent = [1, 2, 3, 4].map((n) => publish(hub, 'c', n));
     const sub = hub.subscribe('c', sent[0]!.id);
-    expect(sub.gap).toEqual({ reason: 'expired', since: sent[0]!.id });
+    expect(sub.gap).toEqual({ reason: 'expired', since: sent[0]!.id, resume: expect.any(String) });
+    expect(hub.subscribe('c', sub.gap!.resume).gap).toBeNull(); // resuming from there is exact
     expect(await take(sub)).toEqual([3, 4]);
     // the newest evicted id is still a clean resume point
     expect(hub.subscribe('c', sent[1]!.id).gap).toBeNull();
@@ -111,7 +112,9 @@ describe('hub', () => {
     expect(hub.recent('c').map((m) => m.data)).toEqual(['newer']);
     expect(hub.subscribe('c', old.id).gap).toBeNull(); // the newest evicted id
     const before = formatMessageId({ ms: old.time - 1, seq: 0, origin: 'abc' });
-    expect(hub.subscribe('c', before).gap).toEqual({ reason: 'unknown', since: before }); // before the hub started
+    expect(hub.subscribe('c', before).gap).toEqual({ reason: 'unknown', since: before, resume: expect.any(String) });
+    const after = hub.subscribe('c', hub.subscribe('c', before).gap!.resume);
+    expect(after.gap).toBeNull(); // from the hub's start: the whole buffer, no gap // before the hub started
     hub.close();
   });
 

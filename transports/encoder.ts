@@ -22,12 +22,12 @@ export interface WireMessage {
  * Control frames tell the client something about the stream rather than the channel:
  * - `gap`: the id it resumed from has left the buffer (`expired`) or is not from this
  *   server's history (`unknown`); the recent buffer follows, so the client should
- *   treat what comes next as a fresh start.
+ *   treat what comes next as a fresh start, and resume from `resume` if no message follows.
  * - `reconnect`: the server is ending this response (byte limit, a slow reader,
  *   shutdown); reconnect with your last id and nothing is lost.
  */
 export type Control =
-  | { control: 'gap'; reason: 'expired' | 'unknown'; since: string }
+  | { control: 'gap'; reason: 'expired' | 'unknown'; since: string; resume?: string }
   | { control: 'reconnect'; reason: 'limit' | 'slow' | 'shutdown' };
 
 /** Per-request choices an encoder may need (only jsonp and iframe use one). */

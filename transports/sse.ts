@@ -2,7 +2,7 @@
 import type { Control, Encoder, WireMessage } from './encoder.ts';
 import { oneLineJson } from './escape.ts';
 
-/** SSE: `id:`/`data:` lines per message, `event: <control>` per control, `:` comments as heartbeats. */
+/** SSE: `id:`/`data:` lines per message, `event: <control>` per control and heartbeat. */
 export const sse: Encoder = {
   name: 'sse',
   streaming: true,
@@ -22,7 +22,9 @@ export const sse: Encoder = {
   // JSON.stringify escapes every line break, so the data line stays one line.
   control: (control: Control) => `event: ${control.control}\ndata: ${JSON.stringify(control)}\n\n`,
   separator: '',
-  // A comment line: parsers skip it, proxies see bytes flow.
-  heartbeat: () => ':\n\n',
+  // An event, not a comment: EventSource hides comments from the page, and
+  // comet.js needs to see heartbeats to notice a dead stream. Clients that do not
+  // listen for `heartbeat` events ignore them.
+  heartbeat: () => 'event: heartbeat\ndata: {"control":"heartbeat"}\n\n',
   close: () => '',
 };
