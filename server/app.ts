@@ -1,18 +1,34 @@
 // The assembly: the one place that decides what the server is made of.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { exampleUrls } from '../examples/urls.ts';
 import { transportNames, type TransportName } from '../transports/encoder.ts';
 import { createAddressLimiter, type AddressLimiter } from './address-limiter.ts';
+import { createAmqpBus } from './amqp-bus.ts';
+import type { Bus } from './bus.ts';
+import { createChatLines } from './chat-lines.ts';
+import { chatUrls } from './chat-urls.ts';
 import { createHeartbeats } from './comet-stream.ts';
 import { cometUrls } from './comet-urls.ts';
 import type { CometContext } from './comet-stream.ts';
 import type { Settings } from './config.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { httpError } from './errors.ts';
-import { createHub, type Hub } from './hub.ts';
+import { createHub, messageFromEnvelope, type Hub } from './hub.ts';
+import { createFileStore } from './file-store.ts';
+import { createForumEvents } from './forum-events.ts';
+import { createMemoryBus } from './memory-bus.ts';
 import { takeSnapshot } from './metrics.ts';
 import { mountViews } from './mount-views.ts';
+import { createMysqlStore } from './mysql-store.ts';
+import { createPresence, type Presence } from './presence.ts';
+import { createPublisher } from './publisher.ts';
+import { createRateLimiter } from './rate-limiter.ts';
 import { statusUrls } from './status-urls.ts';
+import type { Store } from './store.ts';
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -21,6 +37,9 @@ export interface AppOptions {
 export interface App {
   fastify: FastifyInstance;
   hub: Hub;
+  bus: Bus;
+  store: Store;
+  presence: Presence;
   comet: CometContext;
   limiter: AddressLimiter;
 }
@@ -44,7 +63,31 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     open: Object.fromEntries(transportNames.map((name) => [name, 0])) as Record<TransportName, number>,
   };
   const limiter = createAddressLimiter(settings.maxSubscribersPerAddress);
-  const services = { bus: 'in-process', store: 'embedded' };
+  const store = await createStore(settings);
+  const bus = await createBus(settings, app.log);
+  const secret = settings.chat.sessionSecret ?? (await store.secret());
+  const rate = createRateLimiter(settings.chat.rateLines, settings.chat.rateWindowMs);
+  const publish = createPublisher(hub, bus);
+  const lines = createChatLines({ hub, publish, store, rate, log: app.log });
+  const presence = createPresence({
+    self: randomBytes(6).toString('hex'),
+    graceMs: settings.chat.presenceGraceMs,
+    refreshMs: PRESENCE_REFRESH_MS,
+    announce: (channel, data) => void lines.send(channel, data).catch((err: unknown) => app.log.warn({ err, channel }, 'could not announce presence')),
+  });
+  const forumEvents = createForumEvents({ store, deliver: (message) => hub.deliver(message), defaultRoom: settings.chat.forumEventsRoom, log: app.log });
+
+  // Every message reaches the hub through the bus, even one published here, so
+  // that each process's subscribers see the same messages with the same ids.
+  await bus.consume('chat', (envelope) => {
+    const message = messageFromEnvelope(envelope);
+    if (!message) return void app.log.warn({ id: envelope.id, channel: envelope.channel }, 'dropped a bus message with a bad id or channel');
+    hub.deliver(message);
+    presence.observe(message.channel, message.data);
+  });
+  // Every process gets every forum event and makes the same line of it.
+  await bus.consume('forum', forumEvents.handle);
+  const services = () => ({ bus: describeBus(bus), store: store.state() });
 
   let closing = false;
   app.addHook('preClose', async () => {
@@ -54,20 +97,76 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     hub.close();
     await new Promise((resolve) => setImmediate(resolve));
   });
-  app.addHook('onClose', async () => comet.heartbeats.stop());
+  app.addHook('onClose', async () => {
+    comet.heartbeats.stop();
+    presence.close();
+    rate.close();
+    await bus.close();
+    await store.close();
+  });
   app.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done(); // a callback hook: no promise per request
     reply.header('connection', 'close');
     done(httpError('shutting_down'));
   });
 
-  app.get('/healthz', async () => ({ ok: true, uptime: Math.round(process.uptime()) }));
+  // The embedded store's sign-in form posts an ordinary HTML form.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  // comet.js and the chat widget; revalidated by ETag after an hour.
+  await app.register(fastifyStatic, { root: staticRoot(), prefix: '/static/', index: false, list: false, maxAge: '1h', serveDotFiles: false });
+  // Healthy while it can serve its subscribers, broker or not; the bus's state is told.
+  app.get('/healthz', async () => ({ ok: true, uptime: Math.round(process.uptime()), pid: process.pid, bus: bus.state().state }));
   await app.register(mountViews, {
     urls: [
-      ...cometUrls({ hub, comet, limiter, publishToken: settings.publishToken }),
-      ...statusUrls(() => takeSnapshot(hub, comet, services)),
+      ...cometUrls({ hub, publish, comet, limiter, publishToken: settings.publishToken }),
+      ...statusUrls(() => takeSnapshot(hub, comet, services(), bus.state(), forumEvents.counters)),
+      ...chatUrls({ hub, store, lines, presence, comet, limiter, settings: settings.chat, secret }),
     ],
   });
-  await app.register(mountViews, { urls: exampleUrls(), prefix: '/examples' });
-  return { fastify: app, hub, comet, limiter };
+  await app.register(mountViews, {
+    urls: exampleUrls({ publish: (channel, data) => publish('chat', channel, data), recent: (channel, limit) => hub.recent(channel, limit), comet }),
+    prefix: '/examples',
+  });
+  return { fastify: app, hub, bus, store, presence, comet, limiter };
+}
+
+// How often each process repeats who is in its rooms, for the other processes.
+const PRESENCE_REFRESH_MS = 60_000;
+// How long start-up waits for RabbitMQ before serving anyway (the bus keeps trying).
+const BUS_START_WAIT_MS = 2000;
+// Larger messages on an exchange are dropped: POST bodies are at most 64 KiB.
+const MAX_BUS_MESSAGE_BYTES = 256 * 1024;
+
+/** static/ of the project, from server/ (tsx) or dist/server/ (compiled). */
+function staticRoot(): string {
+  const beside = fileURLToPath(new URL('../static/', import.meta.url));
+  return existsSync(beside) ? beside : fileURLToPath(new URL('../../static/', import.meta.url));
+}
+
+/** The one place that picks the bus from the settings: RabbitMQ with AMQP_URL, else in-process. */
+async function createBus(settings: Settings, log: FastifyBaseLogger): Promise<Bus> {
+  if (!settings.amqpUrl) return createMemoryBus();
+  const bus = createAmqpBus({
+    url: settings.amqpUrl,
+    exchanges: settings.amqpExchanges,
+    queueExpiresMs: settings.amqpQueueExpiresMs,
+    prefetch: settings.amqpPrefetch,
+    maxMessageBytes: MAX_BUS_MESSAGE_BYTES,
+    log,
+  });
+  if (!(await bus.ready(BUS_START_WAIT_MS))) log.warn('RabbitMQ is not reachable yet; serving, and retrying');
+  return bus;
+}
+
+/** The one place that picks the store: MySQL (the forum's database) with MYSQL_URL, else the embedded file store. */
+async function createStore(settings: Settings): Promise<Store> {
+  if (settings.mysqlUrl) return createMysqlStore(settings);
+  return createFileStore(settings.chat.dataDir, settings.chat.sessionSecret);
+}
+
+function describeBus(bus: Bus): string {
+  const { kind, state } = bus.state();
+  return kind === 'in-process' ? kind : state === 'up' ? 'connected' : state;
 }
