@@ -1,0 +1,109 @@
+// The chat widget (static/chat.js over comet.js) in headless Chromium, on the
+// embedded store: two people sign in through the form in two browser contexts
+// and chat; hostile text shows as text and runs nothing; the page shows its
+// history before any request of its own has completed; a restart loses nothing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type AppServer } from './helpers/app-server.ts';
+import { launchBrowser, type TestBrowser } from './helpers/browser.ts';
+import { localSignIn, chatSession } from './helpers/chat-client.ts';
+
+let browser: TestBrowser;
+let server: AppServer;
+
+beforeAll(async () => {
+  [browser, server] = await Promise.all([launchBrowser(), startApp()]);
+}, 30_000);
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function signedIn(nick: string, room: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.context();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/chat/sign-in?room=${room}`);
+  await page.fill('#nick', nick);
+  await Promise.all([page.waitForURL(`**/chat/${room}`), page.click('button[type=submit]')]);
+  await page.locator('.evchat-status.evchat-connected').waitFor({ timeout: 10_000 });
+  return { context, page };
+}
+
+const lineTexts = (page: Page) => page.locator('.evchat-log .evchat-text').allTextContents();
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.fill('#evchat-text', text);
+  await page.keyboard.press('Enter');
+}
+
+describe('the chat widget in Chromium', () => {
+  it('lets two people chat; hostile text is shown as text and runs nothing', async () => {
+    const alice = await signedIn('alice', 'widget');
+    const bob = await signedIn('bob', 'widget');
+    const alerts: string[] = [];
+    for (const { page } of [alice, bob]) page.on('dialog', (d) => { alerts.push(d.message()); void d.dismiss(); });
+
+    await say(alice.page, 'hi bob');
+    await bob.page.locator('.evchat-text', { hasText: 'hi bob' }).waitFor({ timeout: 5000 });
+    const hostile = ['<img src=x onerror=alert(1)>', '</script><script>alert(2)</script>', 'a\u2028b <!-- x'];
+    for (const text of hostile) await say(bob.page, text);
+    for (const { page } of [alice, bob]) {
+      await page.locator('.evchat-text', { hasText: '<!-- x' }).waitFor({ timeout: 5000 });
+      expect(await lineTexts(page)).toEqual(['hi bob', ...hostile]);
+      expect(await page.locator('.evchat-log img, .evchat-log script').count()).toBe(0);
+    }
+    // Who is in the room: each person once, with the nick the server gave them.
+    await alice.page.locator('.evchat-who li', { hasText: 'bob' }).waitFor({ timeout: 5000 });
+    expect((await alice.page.locator('.evchat-who li').allTextContents()).sort()).toEqual(['alice', 'bob']);
+
+    // A later page shows the same lines from its embedded history, escaped the same way.
+    const later = await (await browser.context()).newPage();
+    await later.goto(`${server.base}/chat/widget`);
+    expect(await lineTexts(later)).toEqual(['hi bob', ...hostile]);
+    expect(alerts).toEqual([]);
+    await Promise.all([alice.context.close(), bob.context.close(), later.context().close()]);
+  }, 40_000);
+
+  it('shows the embedded history before any request of its own completes', async () => {
+    const cookie = await localSignIn(server.base, 'carol');
+    const session = await chatSession(server.base, cookie, 'early');
+    for (const text of ['one', 'two', 'three']) expect((await session.post('early', text)).status).toBe(201);
+
+    const page = await (await browser.context()).newPage();
+    // Every request the page makes after its HTML is held: no script, no stylesheet, no subscription answers.
+    await page.route((url) => url.pathname !== '/chat/early', () => { /* held */ });
+    await page.goto(`${server.base}/chat/early`, { waitUntil: 'commit' });
+    await page.locator('.evchat-log li').nth(2).waitFor({ state: 'attached', timeout: 5000 });
+    expect(await lineTexts(page)).toEqual(['one', 'two', 'three']);
+    await page.context().close();
+  }, 20_000);
+
+  it('keeps working across a server restart: the session holds, lines posted after it arrive once', async () => {
+    // A server of this test's own, on a data directory that outlives it.
+    const dataDir = mkdtempSync(join(tmpdir(), 'evcomet-widget-'));
+    const shared = server;
+    server = await startApp({ DATA_DIR: dataDir });
+    try {
+      const dora = await signedIn('dora', 'restart');
+      await say(dora.page, 'before');
+      await dora.page.locator('.evchat-text', { hasText: 'before' }).waitFor({ timeout: 5000 });
+
+      const { port } = server;
+      await server.close();
+      server = await startApp({ DATA_DIR: dataDir }, port);
+      await dora.page.locator('.evchat-status.evchat-connected').waitFor({ timeout: 15_000 });
+      await say(dora.page, 'after');
+      await dora.page.locator('.evchat-text', { hasText: 'after' }).waitFor({ timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 300)); // a repeat would show by now
+      expect(await lineTexts(dora.page)).toEqual(['before', 'after']);
+      await dora.context.close();
+    } finally {
+      await server.close();
+      server = shared;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 40_000);
+});

@@ -1,0 +1,176 @@
+// static/comet.js in headless Chromium against the real server: every transport
+// the browser can run, forced, across server-side closes (a small byte limit)
+// and a server restart, with nothing lost or repeated; tabs sharing one
+// connection; and falling back when a transport fails or is buffered.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type AppServer } from './helpers/app-server.ts';
+import { launchBrowser, testPage, type TestBrowser } from './helpers/browser.ts';
+import { waitFor } from './helpers/raw-http.ts';
+
+let browser: TestBrowser;
+let server: AppServer;
+const env = { STREAM_BYTE_LIMIT: '4096', HEARTBEAT_MS: '1000', LONGPOLL_HOLD_MS: '2000' };
+
+beforeAll(async () => {
+  [browser, server] = await Promise.all([launchBrowser(), startApp(env)]);
+}, 30_000);
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openPage(context?: Awaited<ReturnType<TestBrowser['context']>>): Promise<Page> {
+  const page = await (context ?? (await browser.context())).newPage();
+  await page.route(`${server.base}/__test`, (route) => route.fulfill({ contentType: 'text/html', body: testPage() }));
+  await page.goto(`${server.base}/__test`);
+  return page;
+}
+
+/** Connects in the page; messages, gaps and states collect in window.got, .gaps, .states. */
+async function connect(page: Page, channel: string, options: Record<string, unknown>): Promise<void> {
+  await page.evaluate(({ channel, options }) => {
+    const w = globalThis as unknown as Record<string, unknown> & { evcomet: { connect(u: string, o: unknown): unknown } };
+    w.got = [];
+    w.gaps = [];
+    w.states = [];
+    w.handle = w.evcomet.connect(`/comet/${channel}`, {
+      ...options,
+      onMessage: (data: unknown, id: string) => (w.got as unknown[]).push({ data, id }),
+      onGap: (info: unknown) => (w.gaps as unknown[]).push(info),
+      onStatus: (state: string) => (w.states as unknown[]).push(state),
+    });
+  }, { channel, options });
+}
+
+const got = (page: Page) => page.evaluate(() => (globalThis as unknown as { got: Array<{ data: { n: number }; id: string }> }).got);
+
+async function publishMany(channel: string, from: number, to: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let n = from; n < to; n++) ids.push(await server.publish(channel, { n, pad: 'x'.repeat(300) }));
+  return ids;
+}
+
+async function waitForCount(page: Page, count: number, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while ((await got(page)).length < count) {
+    if (Date.now() > until) throw new Error(`timed out: ${(await got(page)).length} of ${count}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('comet.js in Chromium', () => {
+  for (const transport of ['sse', 'xhr-stream', 'iframe', 'longpoll', 'jsonp']) {
+    it(`${transport}: every message once, in order, across server-side closes and a server restart`, async () => {
+      const channel = `t-${transport}`;
+      const page = await openPage();
+      await connect(page, channel, { transport });
+      await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === channel && c.subscribers === 1), 10_000, 'the subscription');
+      // 300-byte messages against a 4 KiB limit: the server ends each stream every dozen messages.
+      const ids = await publishMany(channel, 0, 30);
+      await waitForCount(page, 30);
+
+      // A restart on the same port: the client reconnects and resumes.
+      const { port } = server;
+      await server.close();
+      server = await startApp(env, port);
+      await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === channel && c.subscribers === 1), 20_000, 'the client to come back');
+      ids.push(...await publishMany(channel, 30, 35));
+      await waitForCount(page, 35);
+      await new Promise((r) => setTimeout(r, 300)); // a repeat would arrive by now
+
+      const received = await got(page);
+      expect(received.map((m) => m.data.n)).toEqual(Array.from({ length: 35 }, (_, n) => n));
+      expect(received.map((m) => m.id)).toEqual(ids);
+      const gaps = await page.evaluate(() => (globalThis as unknown as { gaps: unknown[] }).gaps);
+      expect(gaps).toEqual([expect.objectContaining({ reason: 'unknown' })]); // the new process has no history
+      await page.context().close();
+    }, 60_000);
+  }
+
+  it('tabs of one browser share one connection, and another tab takes over when the leader closes', async () => {
+    const context = await browser.context();
+    const pages = [await openPage(context), await openPage(context), await openPage(context)];
+    for (const page of pages) await connect(page, 'tabs', {});
+    await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === 'tabs' && c.subscribers === 1), 10_000, 'one connection');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(server.hub.stats().byChannel.find((c) => c.channel === 'tabs')!.subscribers).toBe(1);
+
+    await publishMany('tabs', 0, 3);
+    for (const page of pages) await waitForCount(page, 3);
+    const leader: string[] = [];
+    for (const page of pages) leader.push(await page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport()));
+    expect(leader.filter((t) => t === 'leader')).toHaveLength(1);
+
+    // A tab that joins later without an id starts from now, as a direct connection would.
+    const late = await openPage(context);
+    await connect(late, 'tabs', {});
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await got(late)).toEqual([]);
+
+    await pages[leader.indexOf('leader')]!.close();
+    const rest = pages.filter((_, i) => i !== leader.indexOf('leader'));
+    await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === 'tabs' && c.subscribers === 1), 10_000, 'a new leader');
+    await publishMany('tabs', 3, 6);
+    for (const page of rest) {
+      await waitForCount(page, 6);
+      expect((await got(page)).map((m) => m.data.n)).toEqual([0, 1, 2, 3, 4, 5]);
+    }
+    await waitForCount(late, 3);
+    expect((await got(late)).map((m) => m.data.n)).toEqual([3, 4, 5]);
+    await context.close();
+  }, 40_000);
+
+  it('falls back when a transport fails (SSE answered 503) or is buffered (no bytes from xhr-stream)', async () => {
+    const page = await openPage();
+    await page.route(/\/comet\/fallback\?transport=sse/, (route) => route.fulfill({ status: 503, body: '{}' }));
+    await page.route(/\/comet\/fallback\?transport=xhr-stream/, () => { /* held: a proxy that buffers everything */ });
+    await connect(page, 'fallback', { share: false, aliveTimeout: 1500 });
+    await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === 'fallback' && c.subscribers === 1), 15_000, 'the long-poll');
+    await publishMany('fallback', 0, 3);
+    await waitForCount(page, 3);
+    expect(await page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport())).toBe('longpoll');
+    await page.context().close();
+  }, 30_000);
+
+  it('the clock and agentpush pages show live data through comet.js, text as text', async () => {
+    const clock = await (await browser.context()).newPage();
+    await clock.goto(`${server.base}/examples/clock/page`);
+    await clock.waitForFunction(() => /\d/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('time').textContent), undefined, { timeout: 10_000 });
+
+    const watcher = await (await browser.context()).newPage();
+    await watcher.goto(`${server.base}/examples/agentpush/`);
+    await watcher.waitForFunction(() => /connected/.test((globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document.getElementById('state').textContent), undefined, { timeout: 10_000 });
+    const visitor = await browser.browser.newContext({ userAgent: 'Visitor/1.0 <img src=x onerror=alert(1)>' });
+    const visit = await visitor.newPage();
+    await visit.goto(`${server.base}/examples/agentpush/`);
+    const row = watcher.locator('#views tr', { hasText: 'Visitor/1.0' });
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('td').nth(1).textContent()).toBe('Visitor/1.0 <img src=x onerror=alert(1)>');
+    expect(await watcher.locator('#views img').count()).toBe(0);
+    await Promise.all([clock.context().close(), watcher.context().close(), visitor.close()]);
+  }, 40_000);
+
+  it('lets go when the page is hidden, and a page restored from the back/forward cache resumes with nothing lost', async () => {
+    const page = await openPage();
+    await connect(page, 'bfcache', {});
+    const subscribers = () => server.hub.stats().byChannel.find((c) => c.channel === 'bfcache')?.subscribers ?? 0;
+    await waitFor(() => subscribers() === 1, 10_000, 'the connection');
+    await publishMany('bfcache', 0, 2);
+    await waitForCount(page, 2);
+
+    const transition = (type: string) => page.evaluate((type) => {
+      const w = globalThis as unknown as { dispatchEvent(e: unknown): void; PageTransitionEvent: new (t: string, i: object) => unknown };
+      w.dispatchEvent(new w.PageTransitionEvent(type, { persisted: true }));
+    }, type);
+    await transition('pagehide');
+    await waitFor(() => subscribers() === 0, 5000, 'the connection to close');
+    await publishMany('bfcache', 2, 4); // while the page sleeps in the cache
+    await transition('pageshow');
+    await waitForCount(page, 4);
+    await publishMany('bfcache', 4, 5);
+    await waitForCount(page, 5);
+    expect((await got(page)).map((m) => m.data.n)).toEqual([0, 1, 2, 3, 4]);
+    await page.context().close();
+  }, 30_000);
+});
