@@ -5,7 +5,7 @@
 // compiled (dist/), as a deployment would: no TypeScript loader in the way.
 //   npm run bench                 everything (about five minutes)
 //   npm run bench -- --quick      smaller sizes, for a quick look
-//   npm run bench -- --only=hold,fanout
+//   npm run bench -- --only=hold,fanout   (hold, fanout, longpoll, throughput, hello, wire, amqp)
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,6 +14,8 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import amqp from 'amqplib';
 import autocannon from 'autocannon';
 import { transportNames, type TransportName } from '../transports/encoder.ts';
 import { encoders } from '../transports/index.ts';
@@ -28,6 +30,8 @@ const wanted = (name: string) => !only || only.includes(name);
 
 const HOLD_TIERS = quick ? [1000, 2000] : [1000, 5000, 10_000, 19_000];
 const FANOUT_SIZES = quick ? [1000] : [1000, 2500, 5000, 10_000];
+const AMQP_SIZES = quick ? [100] : [100, 2000];
+const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PER_WORKER = 10_000; // each process stays under the 20,000 open-files limit
 const ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const here = new URL('.', import.meta.url); // dist/bench/
@@ -358,6 +362,46 @@ async function pollBytes(server: Server, transport: TransportName, count: number
   return (bytes + sent) / count - 66;
 }
 
+interface BusRow { setup: string; subscribers: number; p50: number; p99: number; max: number; lost: number; repeated: number }
+
+/**
+ * Fan-out through a bus: `processes` evcomet servers (subscribers split evenly
+ * among them), messages published to the first, on the in-process bus (one
+ * process) or through RabbitMQ with fresh exchanges.
+ */
+async function busFanout(bus: 'in-process' | 'rabbitmq', processes: number, subscribers: number): Promise<BusRow> {
+  const tag = randomBytes(4).toString('hex');
+  const exchanges = { chat: `bench.chat.${tag}`, forum: `bench.forum.${tag}` };
+  const env: Record<string, string> = bus === 'rabbitmq' ? { AMQP_URL, AMQP_CHAT_EXCHANGE: exchanges.chat, AMQP_FORUM_EXCHANGE: exchanges.forum } : {};
+  const servers = await Promise.all(Array.from({ length: processes }, () => startServer('evcomet', env)));
+  const messages = 50;
+  try {
+    return await withWorkers(subscribers, async (workers) => {
+      const share = subscribers / processes;
+      for (const server of servers) await workers[0]!.send({ cmd: 'subscribe', kind: 'evcomet', port: server.port, count: share, addresses: ADDRESSES });
+      await sleep(1000);
+      await workers[0]!.send({ cmd: 'reset' });
+      for (let seq = 0; seq < messages; seq++) {
+        await publish(servers[0]!, seq);
+        await sleep(200);
+      }
+      await settle(workers);
+      const r = await workers[0]!.send<Report>({ cmd: 'report', expected: messages });
+      const sorted = r.latencies.sort((a, b) => a - b);
+      const setup = bus === 'in-process' ? 'in-process bus, 1 process' : `RabbitMQ, ${processes} process${processes > 1 ? 'es' : ''}`;
+      return { setup, subscribers: r.subscribers, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated };
+    });
+  } finally {
+    await Promise.all(servers.map((s) => stop(s.child)));
+    if (bus === 'rabbitmq') {
+      const connection = await amqp.connect(AMQP_URL);
+      const channel = await connection.createChannel();
+      for (const name of Object.values(exchanges)) await channel.deleteExchange(name);
+      await connection.close();
+    }
+  }
+}
+
 function publishTo(server: Server, channel: string, seq: number): Promise<void> {
   return fetch(`http://127.0.0.1:${server.port}/comet/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload(seq) })
     .then((r) => { if (r.status !== 200) throw new Error(`publish answered ${r.status}`); return r.body?.cancel(); });
@@ -460,6 +504,19 @@ if (wanted('wire')) {
   say('| transport | one at a time | 20 at once |');
   say('|---|---|---|');
   for (const r of rows) say(`| ${r.transport} | ${fmt(r.oneAtATime)} | ${fmt(r.underLoad)} |`);
+}
+
+if (wanted('amqp')) {
+  const all: BusRow[] = [];
+  say('\n7. Fan-out through RabbitMQ: 50 messages, one every 200 ms, to N SSE subscribers split among the processes (latency in ms)');
+  say('| setup | subscribers | p50 | p99 | max | lost | repeated | p50 added over in-process |');
+  say('|---|---|---|---|---|---|---|---|');
+  for (const size of AMQP_SIZES) {
+    const rows = [await busFanout('in-process', 1, size), await busFanout('rabbitmq', 1, size), await busFanout('rabbitmq', 2, size)];
+    all.push(...rows);
+    for (const r of rows) say(`| ${r.setup} | ${r.subscribers} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${r.lost} | ${r.repeated} | ${r === rows[0] ? '' : fmt(r.p50 - rows[0]!.p50, 2)} |`);
+  }
+  results.amqp = all;
 }
 
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
