@@ -153,6 +153,7 @@ async function createBus(settings: Settings, log: FastifyBaseLogger): Promise<Bu
     exchanges: settings.amqpExchanges,
     queueExpiresMs: settings.amqpQueueExpiresMs,
     prefetch: settings.amqpPrefetch,
+    backoff: { initialMs: 200, maxMs: settings.amqpReconnectMaxMs },
     maxMessageBytes: MAX_BUS_MESSAGE_BYTES,
     log,
   });

@@ -12,6 +12,8 @@ export interface Settings {
   amqpQueueExpiresMs: number;
   /** Unacknowledged RabbitMQ deliveries in flight per queue. */
   amqpPrefetch: number;
+  /** The longest wait between two attempts to reach RabbitMQ again. */
+  amqpReconnectMaxMs: number;
   /** The forum's MySQL; unset means the embedded store. */
   mysqlUrl: string | undefined;
   /** Bearer token for HTTP publishing; unset means loopback only. */
@@ -80,6 +82,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     amqpExchanges: { chat: env.AMQP_CHAT_EXCHANGE || 'chat', forum: env.AMQP_FORUM_EXCHANGE || 'forum.events' },
     amqpQueueExpiresMs: integer(env, 'AMQP_QUEUE_EXPIRES_MS', 5 * 60_000, 1000, 7 * 24 * 3600_000),
     amqpPrefetch: integer(env, 'AMQP_PREFETCH', 1000, 1, 65_535),
+    amqpReconnectMaxMs: integer(env, 'AMQP_RECONNECT_MAX_MS', 15_000, 200, 10 * 60_000),
     mysqlUrl: env.MYSQL_URL || undefined,
     publishToken: env.PUBLISH_TOKEN || undefined,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 20_000, 100, 25_000),

@@ -10,16 +10,7 @@ import { startApp } from './helpers/app-server.ts';
 import { messagesOf, parseItems, parseSse } from './helpers/comet-client.ts';
 import { closeConnections, deleteExchanges, publishRaw, uniqueExchanges } from './helpers/rabbitmq.ts';
 import { get, openConnection, rawRequest, waitFor, type RawConnection, type RawResponse } from './helpers/raw-http.ts';
-import { spawnServer, stopServer, type ServerProcess } from './helpers/spawn-server.ts';
-
-async function busUp(server: ServerProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const health = (await (await fetch(`${server.base}/healthz`)).json()) as { bus: string };
-    if (health.bus === 'up') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`the server's bus did not come up:\n${server.output()}`);
-}
+import { busUp, publishHttp, spawnServer, stopServer, type ServerProcess } from './helpers/spawn-server.ts';
 
 async function subscribe(port: number, channel: string): Promise<{ conn: RawConnection; res: RawResponse }> {
   const conn = await openConnection(port);
@@ -88,12 +79,6 @@ describe('server processes on one RabbitMQ', () => {
     a.conn.close();
   }, 30_000);
 });
-
-async function publishHttp(server: ServerProcess, channel: string, data: unknown): Promise<string> {
-  const res = await fetch(`${server.base}/comet/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
-  if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
-}
 
 describe('a server whose broker is unreachable', () => {
   it('serves, says so on /healthz, /status and /metrics, and answers a publish with 503 bus_unavailable', async () => {

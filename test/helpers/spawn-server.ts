@@ -39,3 +39,21 @@ export async function stopServer(server: ServerProcess, signal: NodeJS.Signals =
   const [code] = await exited;
   return { code: code as number | null, ms: Date.now() - started };
 }
+
+/** Resolves once the server's /healthz says its bus is up; throws after `timeoutMs`. */
+export async function busUp(server: ServerProcess, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const health = (await (await fetch(`${server.base}/healthz`)).json()) as { bus: string };
+    if (health.bus === 'up') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the server's bus did not come up:\n${server.output()}`);
+}
+
+/** Publishes over HTTP and resolves with the message id; throws unless answered 200. */
+export async function publishHttp(server: ServerProcess, channel: string, data: unknown): Promise<string> {
+  const res = await fetch(`${server.base}/comet/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(data) });
+  if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
