@@ -51,5 +51,9 @@ if (cluster.isPrimary && workers > 1) {
     });
   }
 
-  await app.listen({ port: settings.port, host: settings.host });
+  const address = await app.listen({ port: settings.port, host: settings.host });
+  // One line a newcomer can act on: where to click, and what the server runs on.
+  const bus = settings.amqpUrl ? 'RabbitMQ' : 'in-process bus';
+  const store = settings.mysqlUrl ? 'MySQL' : `history in ${settings.chat.dataDir}`;
+  app.log.info(`chat at ${address}/ and status at ${address}/status (${bus}, ${store})`);
 }
