@@ -43,6 +43,17 @@ async function connect(page: Page, channel: string, options: Record<string, unkn
   }, { channel, options });
 }
 
+/** A fresh context whose tabs elect their leader with Web Locks, or (hidden from the pages) with the localStorage lease. */
+async function sharingContext(election: 'web-locks' | 'lease') {
+  const context = await browser.context();
+  if (election === 'lease') {
+    await context.addInitScript(() => {
+      delete (Object.getPrototypeOf((globalThis as unknown as { navigator: object }).navigator) as { locks?: unknown }).locks;
+    });
+  }
+  return context;
+}
+
 const got = (page: Page) => page.evaluate(() => (globalThis as unknown as { got: Array<{ data: { n: number }; id: string }> }).got);
 
 async function publishMany(channel: string, from: number, to: number): Promise<string[]> {
@@ -88,38 +99,45 @@ describe('comet.js in Chromium', () => {
     }, 60_000);
   }
 
-  it('tabs of one browser share one connection, and another tab takes over when the leader closes', async () => {
-    const context = await browser.context();
-    const pages = [await openPage(context), await openPage(context), await openPage(context)];
-    for (const page of pages) await connect(page, 'tabs', {});
-    await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === 'tabs' && c.subscribers === 1), 10_000, 'one connection');
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(server.hub.stats().byChannel.find((c) => c.channel === 'tabs')!.subscribers).toBe(1);
+  // Tabs elect their leader with Web Locks where the browser has them, else with
+  // a lease in localStorage: both paths, the second by hiding navigator.locks.
+  const elections = ['web-locks', 'lease'] as const;
+  for (const election of elections) {
+    it(`${election}: tabs of one browser share one connection, and another tab takes over when the leader closes`, async () => {
+      const context = await sharingContext(election);
+      const channel = `tabs-${election}`;
+      const pages = [await openPage(context), await openPage(context), await openPage(context)];
+      expect(await pages[0]!.evaluate(() => 'locks' in (globalThis as unknown as { navigator: object }).navigator)).toBe(election === 'web-locks');
+      for (const page of pages) await connect(page, channel, {});
+      await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === channel && c.subscribers === 1), 10_000, 'one connection');
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(server.hub.stats().byChannel.find((c) => c.channel === channel)!.subscribers).toBe(1);
 
-    await publishMany('tabs', 0, 3);
-    for (const page of pages) await waitForCount(page, 3);
-    const leader: string[] = [];
-    for (const page of pages) leader.push(await page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport()));
-    expect(leader.filter((t) => t === 'leader')).toHaveLength(1);
+      await publishMany(channel, 0, 3);
+      for (const page of pages) await waitForCount(page, 3);
+      const leader: string[] = [];
+      for (const page of pages) leader.push(await page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport()));
+      expect(leader.filter((t) => t === 'leader')).toHaveLength(1);
 
-    // A tab that joins later without an id starts from now, as a direct connection would.
-    const late = await openPage(context);
-    await connect(late, 'tabs', {});
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await got(late)).toEqual([]);
+      // A tab that joins later without an id starts from now, as a direct connection would.
+      const late = await openPage(context);
+      await connect(late, channel, {});
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await got(late)).toEqual([]);
 
-    await pages[leader.indexOf('leader')]!.close();
-    const rest = pages.filter((_, i) => i !== leader.indexOf('leader'));
-    await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === 'tabs' && c.subscribers === 1), 10_000, 'a new leader');
-    await publishMany('tabs', 3, 6);
-    for (const page of rest) {
-      await waitForCount(page, 6);
-      expect((await got(page)).map((m) => m.data.n)).toEqual([0, 1, 2, 3, 4, 5]);
-    }
-    await waitForCount(late, 3);
-    expect((await got(late)).map((m) => m.data.n)).toEqual([3, 4, 5]);
-    await context.close();
-  }, 40_000);
+      await pages[leader.indexOf('leader')]!.close();
+      const rest = pages.filter((_, i) => i !== leader.indexOf('leader'));
+      await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === channel && c.subscribers === 1), 10_000, 'a new leader');
+      await publishMany(channel, 3, 6);
+      for (const page of rest) {
+        await waitForCount(page, 6);
+        expect((await got(page)).map((m) => m.data.n)).toEqual([0, 1, 2, 3, 4, 5]);
+      }
+      await waitForCount(late, 3);
+      expect((await got(late)).map((m) => m.data.n)).toEqual([3, 4, 5]);
+      await context.close();
+    }, 40_000);
+  }
 
   it('falls back when a transport fails (SSE answered 503) or is buffered (no bytes from xhr-stream)', async () => {
     const page = await openPage();
