@@ -70,6 +70,15 @@ async function waitForCount(page: Page, count: number, timeoutMs = 15_000): Prom
   }
 }
 
+/** waitFor, for a check that asks the pages. */
+async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('comet.js in Chromium', () => {
   for (const transport of ['sse', 'xhr-stream', 'iframe', 'longpoll', 'jsonp']) {
     it(`${transport}: every message once, in order, across server-side closes and a server restart`, async () => {
@@ -138,6 +147,77 @@ describe('comet.js in Chromium', () => {
       await context.close();
     }, 40_000);
   }
+
+  it('web-locks: a leader whose lease is tampered with keeps the lead: one connection, nothing lost or repeated', async () => {
+    const context = await sharingContext('web-locks');
+    const pages = [await openPage(context), await openPage(context), await openPage(context)];
+    for (const page of pages) await connect(page, 'locks', {});
+    const subscribers = () => server.hub.stats().byChannel.find((c) => c.channel === 'locks')?.subscribers ?? 0;
+    await waitFor(() => subscribers() === 1, 10_000, 'one connection');
+    const transports = () => Promise.all(pages.map((page) => page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport())));
+    const before = await transports();
+    expect(before.filter((t) => t === 'leader')).toHaveLength(1);
+
+    // What a leader hidden for minutes (timers throttled) would leave behind: a
+    // lease that has run out, or one another tab seems to hold. A lease-elected
+    // group would change leaders here; the lock holder keeps the lead.
+    const key = `evcomet:/comet/locks.lease`;
+    const seen = new Set<number>();
+    const sampler = setInterval(() => seen.add(subscribers()), 20);
+    let n = 0;
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      await pages[n % 3]!.evaluate(({ key, n }) => {
+        const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void; removeItem(k: string): void } }).localStorage;
+        if (n % 2) storage.removeItem(key);
+        else storage.setItem(key, JSON.stringify({ by: 'a tab long gone', until: 0 }));
+      }, { key, n });
+      await publishMany('locks', n, n + 1);
+      n++;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    clearInterval(sampler);
+    // Never a second connection (none when the leader reconnects after the byte limit), and the same leader.
+    expect(Math.max(...seen)).toBe(1);
+    expect(await transports()).toEqual(before);
+    await waitFor(() => subscribers() === 1, 5000, 'one connection');
+    for (const page of pages) {
+      await waitForCount(page, n);
+      await new Promise((r) => setTimeout(r, 200)); // a repeat would arrive by now
+      expect((await got(page)).map((m) => m.data.n)).toEqual(Array.from({ length: n }, (_, i) => i));
+    }
+    await context.close();
+  }, 40_000);
+
+  it('web-locks: close() lets go of the lock, held or still asked for, and the lead passes on with the pages still open', async () => {
+    const context = await sharingContext('web-locks');
+    const pages = [await openPage(context), await openPage(context), await openPage(context)];
+    for (const page of pages) await connect(page, 'unlock', {});
+    const subscribers = () => server.hub.stats().byChannel.find((c) => c.channel === 'unlock')?.subscribers ?? 0;
+    await waitFor(() => subscribers() === 1, 10_000, 'one connection');
+    const transport = (page: Page) => page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport());
+    const lockState = () => pages[0]!.evaluate(async () => {
+      const { locks } = (globalThis as unknown as { navigator: { locks: { query(): Promise<{ held: unknown[]; pending: unknown[] }> } } }).navigator;
+      const { held, pending } = await locks.query();
+      return { held: held.length, pending: pending.length };
+    });
+    expect(await lockState()).toEqual({ held: 1, pending: 2 });
+    const leader = pages[(await Promise.all(pages.map(transport))).indexOf('leader')]!;
+    const [follower, other] = pages.filter((page) => page !== leader) as [Page, Page];
+    const close = (page: Page) => page.evaluate(() => (globalThis as unknown as { handle: { close(): void } }).handle.close());
+
+    await close(follower); // its request, still waiting, is withdrawn
+    await waitForAsync(async () => (await lockState()).pending === 1, 5000, 'the request to be withdrawn');
+    await close(leader); // the lock it holds goes to the one tab still asking
+    await waitForAsync(async () => (await transport(other)) === 'leader', 5000, 'a new leader');
+    expect(await lockState()).toEqual({ held: 1, pending: 0 });
+    await waitFor(() => subscribers() === 1, 5000, 'one connection');
+    await publishMany('unlock', 0, 2);
+    await waitForCount(other, 2);
+    await new Promise((r) => setTimeout(r, 300)); // nothing reaches the closed tabs
+    expect((await got(leader)).length + (await got(follower)).length).toBe(0);
+    await context.close();
+  }, 30_000);
 
   it('falls back when a transport fails (SSE answered 503) or is buffered (no bytes from xhr-stream)', async () => {
     const page = await openPage();
