@@ -496,11 +496,14 @@
   }
 
   // --- sharing one connection among the tabs of a site --------------------------------
-  // One tab leads: it holds a lease in localStorage that it renews, keeps the
-  // connection and passes every message on (BroadcastChannel, else storage
-  // events). The others listen. When the leader goes, the next tab to find the
-  // lease expired takes it over and resumes from its own last id, so nothing is
-  // lost; repeats are dropped by id as always.
+  // One tab leads: it keeps the connection and passes every message on
+  // (BroadcastChannel, else storage events). The others listen. Where the
+  // browser has Web Locks, the tab holding a lock named after the URL leads,
+  // and the browser hands the lock on when it goes: no timers, so a hidden
+  // tab whose timers are throttled keeps the lead. Elsewhere the leader holds
+  // a lease in localStorage that it renews, and the next tab to find the lease
+  // expired takes over. Either way a new leader resumes from its own last id,
+  // so nothing is lost; repeats are dropped by id as always.
 
   var LEASE_MS = 4000;
   var RENEW_MS = 1500;
@@ -549,12 +552,14 @@
     var coveredFrom = null; // the id this tab's connection resumed from
     var timer = null;
     var closed = false;
+    var locks = window.navigator && window.navigator.locks;
+    var unlock = null;      // set while this tab waits for or holds the lock
     var channel = bus(key, function (m) {
       if (closed || !m) return;
       if (m.type === 'message') receiver.message(m.data, m.id);
       else if (m.type === 'gap') report.gap(m.info);
       else if (m.type === 'status' && !direct) report.status(m.state, m.info);
-      else if (m.type === 'bye' && !direct) setTimeout(check, Math.random() * 100);
+      else if (m.type === 'bye' && !direct && !unlock) setTimeout(check, Math.random() * 100);
       else if (m.type === 'hello' && direct) welcome(m);
       else if (m.type === 'welcome' && m.to === me) caughtUp(m);
     });
@@ -634,6 +639,24 @@
       timer = setTimeout(check, RENEW_MS + Math.random() * 200);
     }
 
+    // Leads from when the browser grants the lock until close() lets it go.
+    function queue() {
+      var abort = window.AbortController ? new window.AbortController() : null;
+      var release = null;
+      unlock = function () {
+        if (abort) abort.abort();
+        if (release) release();
+      };
+      locks.request(key, abort ? { signal: abort.signal } : {}, function () {
+        if (closed) return null; // granted after close() where the request could not be aborted
+        lead();
+        return new window.Promise(function (resolve) { release = resolve; });
+      })['catch'](function () {
+        // Aborted by close(), or refused: lead by the lease rather than never.
+        if (!closed) { unlock = null; check(); }
+      });
+    }
+
     function close() {
       if (closed) return;
       closed = true;
@@ -641,16 +664,21 @@
       if (direct) {
         direct.close();
         direct = null;
-        var held = lease();
-        if (held && held.by === me) store.removeItem(leaseKey);
-        channel.send({ type: 'bye' });
+        if (!unlock) {
+          var held = lease();
+          if (held && held.by === me) store.removeItem(leaseKey);
+          channel.send({ type: 'bye' });
+        }
       }
+      if (unlock) unlock();
       channel.close();
     }
 
     report.status('connecting', { shared: true });
     channel.send({ type: 'hello', from: me, since: receiver.lastId });
-    check();
+    // The lock callback needs window.Promise (there wherever Web Locks are).
+    if (locks && locks.request && window.Promise) queue();
+    else check();
     return { close: close, leads: function () { return !!direct; } };
   }
 
