@@ -201,6 +201,8 @@ describe('comet.js in Chromium', () => {
       const { held, pending } = await locks.query();
       return { held: held.length, pending: pending.length };
     });
+    // Each page's request reaches the browser's lock manager in its own time.
+    await waitForAsync(async () => (await lockState()).pending === 2, 5000, 'both followers to ask for the lock');
     expect(await lockState()).toEqual({ held: 1, pending: 2 });
     const leader = pages[(await Promise.all(pages.map(transport))).indexOf('leader')]!;
     const [follower, other] = pages.filter((page) => page !== leader) as [Page, Page];
