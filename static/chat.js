@@ -136,8 +136,85 @@
     xhr.send(body === null ? null : JSON.stringify(body));
   }
 
+  // "Older lines": the control and the lines it loads, at the top of the log in
+  // an item marked aria-live="off". The log is a live region, and lines the
+  // reader asked for from the past are not news, so screen readers must not
+  // read 30 of them out. (aria-busy would not do: assistive technology may read
+  // a busy region's changes out once it is no longer busy.)
+  var OLDER_BATCH = 30;
+  var olderItem = document.createElement('li');
+  olderItem.className = 'evchat-older';
+  olderItem.setAttribute('aria-live', 'off');
+  var olderButton = document.createElement('button');
+  olderButton.setAttribute('type', 'button');
+  text(olderButton, 'Older lines');
+  var olderList = document.createElement('ol');
+  olderList.className = 'evchat-older-lines';
+  olderItem.appendChild(olderButton);
+  olderItem.appendChild(olderList);
+  var loadingOlder = false;
+
+  /** The oldest line shown or, with none, the id the page's feed began after (all history is before it). */
+  function oldestShownId() {
+    if (olderList.firstChild) return olderList.firstChild.getAttribute('data-id');
+    for (var node = olderItem.nextSibling; node; node = node.nextSibling) {
+      var id = node.getAttribute && node.getAttribute('data-id');
+      if (id) return id;
+    }
+    return data.since;
+  }
+
+  /** Makes a change above the lines shown without moving them on the screen. */
+  function keepingView(change) {
+    var anchor = olderItem.nextSibling || olderList.firstChild;
+    var top = anchor ? anchor.getBoundingClientRect().top : 0;
+    change();
+    if (anchor) log.scrollTop += anchor.getBoundingClientRect().top - top;
+  }
+
+  /** Puts lines older than every line shown (oldest first) above them, each once. */
+  function prependOlder(lines) {
+    var first = olderList.firstChild;
+    for (var k = 0; k < lines.length; k++) {
+      if (items[lines[k].id]) continue;
+      var li = lineItem(lines[k]);
+      olderList.insertBefore(li, first);
+      items[lines[k].id] = li;
+    }
+  }
+
+  function showOlder() {
+    if (loadingOlder) return;
+    loadingOlder = true;
+    // aria-disabled rather than disabled: disabling the button would take the keyboard focus off it.
+    olderButton.setAttribute('aria-disabled', 'true');
+    text(olderButton, 'Loading…');
+    var query = '?before=' + encodeURIComponent(oldestShownId()) + '&limit=' + OLDER_BATCH;
+    request('GET', base + '/history' + query, null, function (status, answer) {
+      loadingOlder = false;
+      olderButton.removeAttribute('aria-disabled');
+      keepingView(function () {
+        if (status !== 200 || !answer) {
+          text(olderButton, 'Could not load older lines; try again');
+          return;
+        }
+        prependOlder(answer.lines);
+        if (answer.lines.length === OLDER_BATCH) {
+          text(olderButton, 'Older lines');
+          return;
+        }
+        text(olderButton, 'No older lines');
+        var hadFocus = document.activeElement === olderButton;
+        olderButton.disabled = true;
+        if (hadFocus) log.focus();
+      });
+    });
+  }
+  olderButton.onclick = showOlder;
+
   // The page's history, rebuilt from its data so that times are local.
   while (log.firstChild) log.removeChild(log.firstChild);
+  log.appendChild(olderItem);
   for (var i = 0; i < data.lines.length; i++) addLine(data.lines[i]);
   for (var j = 0; j < data.who.length; j++) who[data.who[j].id] = data.who[j].nick;
   showWho();

@@ -1,7 +1,8 @@
 // The chat widget (static/chat.js over comet.js) in headless Chromium, on the
 // embedded store: two people sign in through the form in two browser contexts
 // and chat; hostile text shows as text and runs nothing; the page shows its
-// history before any request of its own has completed; a restart loses nothing.
+// history before any request of its own has completed; a restart loses nothing;
+// "Older lines" reads further back, each line once, in order, escaped.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,4 +107,88 @@ describe('the chat widget in Chromium', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 40_000);
+});
+
+describe('"Older lines" in Chromium', () => {
+  // A server of its own that lets one person post a long history at once.
+  let history: AppServer;
+  beforeAll(async () => { history = await startApp({ CHAT_RATE_LINES: '1000' }); });
+  afterAll(async () => { await history?.close(); });
+
+  async function postAll(room: string, texts: string[]): Promise<void> {
+    const session = await chatSession(history.base, await localSignIn(history.base, `poster-${room}`), room);
+    for (const text of texts) expect((await session.post(room, text)).status).toBe(201);
+  }
+
+  async function openRoom(room: string): Promise<Page> {
+    const page = await (await browser.context()).newPage();
+    await page.goto(`${history.base}/chat/${room}`);
+    await page.locator('.evchat-status.evchat-connected').waitFor({ timeout: 10_000 });
+    return page;
+  }
+
+  const older = (page: Page) => page.locator('.evchat-older > button');
+  const lineIds = (page: Page) => page.locator('.evchat-log [data-id]').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-id')));
+
+  it('loads the lines before the page\'s 30, in order, once, keeping the reader\'s place; then says there are none older', async () => {
+    const texts = Array.from({ length: 45 }, (_, n) => `line ${n + 1}`);
+    await postAll('long', texts);
+    const page = await openRoom('long');
+    await page.setViewportSize({ width: 500, height: 300 });
+    expect(await lineTexts(page)).toEqual(texts.slice(15));
+
+    // The reader scrolls to the top; the line they see first stays where it is.
+    await page.locator('.evchat-log').evaluate((log) => { log.scrollTop = 0; });
+    const line16 = page.locator('.evchat-text', { hasText: /^line 16$/ });
+    const topBefore = (await line16.boundingBox())!.y;
+    await older(page).focus();
+    await page.keyboard.press('Enter');
+    await older(page).filter({ hasText: 'No older lines' }).waitFor({ timeout: 5000 });
+
+    expect(await lineTexts(page)).toEqual(texts);
+    const ids = await lineIds(page);
+    expect(new Set(ids).size).toBe(45);
+    expect(Math.abs((await line16.boundingBox())!.y - topBefore)).toBeLessThanOrEqual(1);
+    expect(await older(page).isDisabled()).toBe(true);
+    // The loaded lines sit outside the log's live announcements.
+    expect(await page.locator('.evchat-older').getAttribute('aria-live')).toBe('off');
+    expect(await page.locator('.evchat-older .evchat-text').allTextContents()).toEqual(texts.slice(0, 15));
+    // The focus went to the log, not to nowhere.
+    expect(await page.locator('.evchat-log:focus').count()).toBe(1);
+    await page.context().close();
+  }, 30_000);
+
+  it('shows a hostile older line as text', async () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    const filler = Array.from({ length: 30 }, (_, n) => `filler ${n + 1}`);
+    await postAll('hostile', [hostile, ...filler]);
+    const page = await openRoom('hostile');
+    const alerts: string[] = [];
+    page.on('dialog', (d) => { alerts.push(d.message()); void d.dismiss(); });
+    expect(await lineTexts(page)).toEqual(filler);
+
+    await older(page).click();
+    await older(page).filter({ hasText: 'No older lines' }).waitFor({ timeout: 5000 });
+    expect(await lineTexts(page)).toEqual([hostile, ...filler]);
+    expect(await page.locator('.evchat-log img').count()).toBe(0);
+    expect(alerts).toEqual([]);
+    await page.context().close();
+  }, 30_000);
+
+  it('says so when the history cannot be fetched, and fetches it when asked again', async () => {
+    const texts = Array.from({ length: 35 }, (_, n) => `again ${n + 1}`);
+    await postAll('flaky', texts);
+    const page = await openRoom('flaky');
+    await page.route('**/chat/flaky/history?*', (route) => route.abort());
+    await older(page).click();
+    await older(page).filter({ hasText: 'try again' }).waitFor({ timeout: 5000 });
+    expect(await older(page).isEnabled()).toBe(true);
+    expect(await lineTexts(page)).toEqual(texts.slice(5));
+
+    await page.unroute('**/chat/flaky/history?*');
+    await older(page).click();
+    await older(page).filter({ hasText: 'No older lines' }).waitFor({ timeout: 5000 });
+    expect(await lineTexts(page)).toEqual(texts);
+    await page.context().close();
+  }, 30_000);
 });
