@@ -22,6 +22,8 @@ export interface PageData {
   signIn: string | null;
   /** Set when the history could not be read (the store is down). */
   historyError: boolean;
+  /** Whether lines older than these may exist: the page holds a full page of history, or could not read it. */
+  olderLines: boolean;
 }
 
 /** JSON safe inside a `<script>` element: no `<` (so no `</script>` or `<!--`), no U+2028/2029. */

@@ -95,6 +95,7 @@ export function chatUrls({ hub, store, lines, presence, comet, limiter, settings
     const since = recent.at(-1)?.id ?? formatMessageId({ ms: Date.now() - 1000, seq: 0, origin: '000' });
     const html = renderChatPage({
       room, lines: recent, since, who: presence.who(room), historyError,
+      olderLines: historyError || recent.length >= settings.pageLines,
       user: user && { id: user.id, nick: user.nick, moderator: user.moderator },
       csrf: user && csrfToken(secret, user.sessionId),
       maxLength: settings.maxLineLength,

@@ -215,6 +215,13 @@
   // The page's history, rebuilt from its data so that times are local.
   while (log.firstChild) log.removeChild(log.firstChild);
   log.appendChild(olderItem);
+  if (!data.olderLines) olderButton.style.display = 'none'; // a young room: all of it is here
+  if (data.historyError) {
+    var notice = document.createElement('li');
+    notice.className = 'evchat-line evchat-event';
+    text(notice, 'History is unavailable right now.');
+    log.appendChild(notice);
+  }
   for (var i = 0; i < data.lines.length; i++) addLine(data.lines[i]);
   for (var j = 0; j < data.who.length; j++) who[data.who[j].id] = data.who[j].nick;
   showWho();

@@ -175,6 +175,29 @@ describe('"Older lines" in Chromium', () => {
     await page.context().close();
   }, 30_000);
 
+  it('offers no older lines in a room whose whole history is on the page', async () => {
+    await postAll('young', ['first', 'second']);
+    const page = await openRoom('young');
+    expect(await lineTexts(page)).toEqual(['first', 'second']);
+    expect(await older(page).isVisible()).toBe(false);
+    await page.context().close();
+  }, 30_000);
+
+  it('keeps the page\'s "history is unavailable" notice, and offers to look further back', async () => {
+    // The page as a server whose store is down makes it (test/chat-mysql.test.ts checks that server side).
+    const page = await (await browser.context()).newPage();
+    await page.route('**/chat/outage', async (route) => {
+      const html = await (await route.fetch()).text();
+      const asIfDown = html.replace('"historyError":false', '"historyError":true').replace('"olderLines":false', '"olderLines":true');
+      await route.fulfill({ contentType: 'text/html', body: asIfDown });
+    });
+    await page.goto(`${history.base}/chat/outage`);
+    await page.locator('.evchat-status.evchat-connected').waitFor({ timeout: 10_000 });
+    expect(await page.locator('.evchat-log .evchat-event').allTextContents()).toEqual(['History is unavailable right now.']);
+    expect(await older(page).isVisible()).toBe(true);
+    await page.context().close();
+  }, 30_000);
+
   it('says so when the history cannot be fetched, and fetches it when asked again', async () => {
     const texts = Array.from({ length: 35 }, (_, n) => `again ${n + 1}`);
     await postAll('flaky', texts);

@@ -190,6 +190,8 @@ describe('chat: history on join', () => {
     expect(page.room).toBe('lobby');
     expect(page.lines.map((l) => l.text)).toEqual(texts.slice(1));
     expect(page.since).toBe(page.lines[2]!.id);
+    expect(page.olderLines).toBe(true); // a full page: 'one' lies before it
+    expect((await openPage(server.base, '/chat/young')).page.olderLines).toBe(false);
     expect(html).toContain('&#60;b&#62;two&#60;/b&#62; &#38; &#60;/script&#62;&#60;!--');
     expect(html).not.toContain('<b>two');
     expect(html.match(/<\/script>/g)!.length).toBe(3); // the data, comet.js, chat.js: no line closes a script
