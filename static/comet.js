@@ -551,6 +551,7 @@
     var direct = null;
     var ring = [];          // what this tab passed on as leader, for tabs that join later
     var coveredFrom = null; // the id this tab's connection resumed from
+    var trimmed = null;     // the last id the ring let go of
     var timer = null;
     var closed = false;
     var locks = window.navigator && window.navigator.locks;
@@ -580,13 +581,14 @@
     // it: from the leader's ring when that reaches back far enough, else from the server.
     function welcome(m) {
       var items = [];
-      var complete = !m.since;
+      // The ring holds every message after the last id it let go of, else after where the connection resumed.
+      var from = trimmed || coveredFrom;
+      var complete = !m.since || !!(from && compareIds(m.since, from) >= 0);
       for (var i = 0; i < ring.length; i++) {
         if (m.since && ring[i].id === m.since) complete = true;
         // A tab that joins without an id starts from now, as a direct connection would.
         if (m.since && compareIds(ring[i].id, m.since) > 0) items.push(ring[i]);
       }
-      if (m.since && coveredFrom && compareIds(m.since, coveredFrom) >= 0) complete = true;
       channel.send({ type: 'welcome', to: m.from, items: items, complete: complete, at: receiver.lastId });
       channel.send({ type: 'status', state: 'connected', info: { shared: true } });
     }
@@ -651,13 +653,16 @@
     function lead() {
       // Its own connection resumes from `since`: what was held comes again, in order.
       stopCatchingUp();
+      // A ring from an earlier lead would leave out what came while this tab followed.
+      ring = [];
+      trimmed = null;
       coveredFrom = receiver.lastId || null;
       direct = directConnection(url, options, receiver, {
         message: function (data, id) {
           if (!receiver.message(data, id)) return;
           if (id) {
             ring.push({ data: data, id: id });
-            if (ring.length > 300) ring.shift();
+            if (ring.length > 300) trimmed = ring.shift().id;
           }
           channel.send({ type: 'message', data: data, id: id });
         },

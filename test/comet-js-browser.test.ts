@@ -275,6 +275,25 @@ describe('comet.js in Chromium', () => {
     }, 30_000);
   }
 
+  it('a leader whose ring was trimmed past a joiner\'s id sends it to the server for what was trimmed', async () => {
+    const context = await sharingContext('web-locks');
+    const leader = await openPage(context);
+    const first = await server.publish('trimmed', { n: 0 });
+    // The leader resumes from the first id: its ring would cover everything after it, were it not trimmed at 300.
+    await connect(leader, 'trimmed', { since: first });
+    await waitFor(() => subscribersOf('trimmed') === 1, 10_000, 'the connection');
+    const ids = [first];
+    for (let n = 1; n <= 320; n++) ids.push(await server.publish('trimmed', { n }));
+    await waitForCount(leader, 320);
+
+    const joiner = await openPage(context);
+    await connect(joiner, 'trimmed', { since: ids[3] });
+    await waitForCount(joiner, 317);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await got(joiner)).map((m) => m.data.n)).toEqual(Array.from({ length: 317 }, (_, i) => i + 4));
+    await context.close();
+  }, 40_000);
+
   it('a joiner whose welcome never comes catches up from the server after welcomeTimeout', async () => {
     const context = await sharingContext('web-locks');
     const leader = await openPage(context);
