@@ -744,7 +744,8 @@
   /**
    * Connects to a Comet URL. Options: since, transport, onMessage(data, id),
    * onStatus(state, info), onGap(info), share (default true: one connection for
-   * all tabs of this site), heartbeatTimeout, aliveTimeout, minDelay, maxDelay.
+   * all tabs of this site), heartbeatTimeout, aliveTimeout, welcomeTimeout,
+   * minDelay, maxDelay.
    */
   evcomet.connect = function (url, options) {
     options = options || {};
