@@ -385,6 +385,7 @@
     heartbeatTimeout: 45000, // the server beats at least every 25 s
     aliveTimeout: 6000,      // a streaming attempt that shows no bytes by then is buffered or blocked
     pollTimeout: 45000,      // a long-poll is held at most 25 s
+    welcomeTimeout: 2000,    // a joining tab unanswered by the leader this long catches up from the server
     minDelay: 500,
     maxDelay: 30000
   };
@@ -550,51 +551,99 @@
     var direct = null;
     var ring = [];          // what this tab passed on as leader, for tabs that join later
     var coveredFrom = null; // the id this tab's connection resumed from
+    var trimmed = null;     // the last id the ring let go of
     var timer = null;
     var closed = false;
     var locks = window.navigator && window.navigator.locks;
     var unlock = null;      // set while this tab waits for or holds the lock
+    var since = receiver.lastId;
+    // A tab that joins with an id holds live messages until it has what came
+    // after that id: delivered at once, they would come before that backlog,
+    // and would move lastId past it before it is fetched.
+    var pending = since ? [] : null;
+    var waiting = null;     // the timer while this tab waits for its welcome
+    var stopPoll = null;    // ends the catch-up long-poll under way, or the wait to retry it
+    var setting = function (name) { return options[name] !== undefined ? options[name] : defaults[name]; };
     var channel = bus(key, function (m) {
       if (closed || !m) return;
-      if (m.type === 'message') receiver.message(m.data, m.id);
+      if (m.type === 'message') {
+        if (pending) pending.push(m);
+        else receiver.message(m.data, m.id);
+      }
       else if (m.type === 'gap') report.gap(m.info);
       else if (m.type === 'status' && !direct) report.status(m.state, m.info);
       else if (m.type === 'bye' && !direct && !unlock) setTimeout(check, Math.random() * 100);
       else if (m.type === 'hello' && direct) welcome(m);
-      else if (m.type === 'welcome' && m.to === me) caughtUp(m);
+      else if (m.type === 'welcome' && m.to === me) welcomed(m);
     });
 
     // A tab that joins with an id (its page's history) must get what came after
     // it: from the leader's ring when that reaches back far enough, else from the server.
     function welcome(m) {
       var items = [];
-      var complete = !m.since;
+      // The ring holds every message after the last id it let go of, else after where the connection resumed.
+      var from = trimmed || coveredFrom;
+      var complete = !m.since || !!(from && compareIds(m.since, from) >= 0);
       for (var i = 0; i < ring.length; i++) {
         if (m.since && ring[i].id === m.since) complete = true;
         // A tab that joins without an id starts from now, as a direct connection would.
         if (m.since && compareIds(ring[i].id, m.since) > 0) items.push(ring[i]);
       }
-      if (m.since && coveredFrom && compareIds(m.since, coveredFrom) >= 0) complete = true;
       channel.send({ type: 'welcome', to: m.from, items: items, complete: complete, at: receiver.lastId });
       channel.send({ type: 'status', state: 'connected', info: { shared: true } });
     }
 
-    function caughtUp(m) {
-      for (var i = 0; i < m.items.length; i++) receiver.message(m.items[i].data, m.items[i].id);
+    function welcomed(m) {
       // A tab that joined from now starts where the leader is: should it lead one
       // day, it resumes from there rather than from whenever it takes over.
-      if (!receiver.lastId && m.at) receiver.lastId = m.at;
-      if (!m.complete && receiver.lastId) {
-        transports.longpoll(url, receiver.lastId, {
-          alive: function () {},
-          item: function (item) {
-            if (closed || !item) return;
-            if (item.control === 'gap') report.gap({ reason: item.reason, since: item.since });
-            else if (item.control === undefined) receiver.message(item.data, item.id);
-          },
-          end: function () {}
-        });
+      if (!since) {
+        if (!receiver.lastId && m.at) receiver.lastId = m.at;
+        return;
       }
+      if (!waiting) return; // caught up already, or asking the server
+      clearTimeout(waiting);
+      waiting = null;
+      if (m.complete) caughtUp(m.items);
+      else poll(0);
+    }
+
+    // What came after `since`, from the server: a long-poll answers with all of it, in order.
+    function poll(failures) {
+      var items = [];
+      var watchdog = setTimeout(function () { stopPoll(); retry(failures + 1); }, setting('pollTimeout'));
+      var stop = transports.longpoll(url, since, {
+        alive: function () {},
+        item: function (item) {
+          if (!item) return;
+          if (item.control === 'gap') report.gap({ reason: item.reason, since: item.since });
+          else if (item.control === undefined) items.push(item);
+        },
+        end: function (ok) {
+          stopPoll();
+          if (ok) caughtUp(items);
+          else retry(failures + 1);
+        }
+      });
+      stopPoll = function () { stopPoll = null; clearTimeout(watchdog); stop(); };
+    }
+
+    function retry(failures) {
+      var delay = setTimeout(function () { poll(failures); }, Math.min(setting('maxDelay'), setting('minDelay') * Math.pow(2, failures - 1)));
+      stopPoll = function () { stopPoll = null; clearTimeout(delay); };
+    }
+
+    /** Ends holding: the backlog in order, then what was held; repeats are dropped by id. */
+    function caughtUp(items) {
+      var live = pending;
+      stopCatchingUp();
+      for (var i = 0; i < items.length; i++) receiver.message(items[i].data, items[i].id);
+      for (var j = 0; j < live.length; j++) receiver.message(live[j].data, live[j].id);
+    }
+
+    function stopCatchingUp() {
+      pending = null;
+      if (waiting) { clearTimeout(waiting); waiting = null; }
+      if (stopPoll) stopPoll();
     }
 
     function lease() {
@@ -602,13 +651,18 @@
     }
 
     function lead() {
+      // Its own connection resumes from `since`: what was held comes again, in order.
+      stopCatchingUp();
+      // A ring from an earlier lead would leave out what came while this tab followed.
+      ring = [];
+      trimmed = null;
       coveredFrom = receiver.lastId || null;
       direct = directConnection(url, options, receiver, {
         message: function (data, id) {
           if (!receiver.message(data, id)) return;
           if (id) {
             ring.push({ data: data, id: id });
-            if (ring.length > 300) ring.shift();
+            if (ring.length > 300) trimmed = ring.shift().id;
           }
           channel.send({ type: 'message', data: data, id: id });
         },
@@ -661,6 +715,7 @@
       if (closed) return;
       closed = true;
       clearTimeout(timer);
+      stopCatchingUp();
       if (direct) {
         direct.close();
         direct = null;
@@ -675,7 +730,9 @@
     }
 
     report.status('connecting', { shared: true });
-    channel.send({ type: 'hello', from: me, since: receiver.lastId });
+    channel.send({ type: 'hello', from: me, since: since });
+    // A leader that goes before it answers, or never does: ask the server.
+    if (since) waiting = setTimeout(function () { waiting = null; poll(0); }, setting('welcomeTimeout'));
     // The lock callback needs window.Promise (there wherever Web Locks are).
     if (locks && locks.request && window.Promise) queue();
     else check();
@@ -687,7 +744,8 @@
   /**
    * Connects to a Comet URL. Options: since, transport, onMessage(data, id),
    * onStatus(state, info), onGap(info), share (default true: one connection for
-   * all tabs of this site), heartbeatTimeout, aliveTimeout, minDelay, maxDelay.
+   * all tabs of this site), heartbeatTimeout, aliveTimeout, welcomeTimeout,
+   * minDelay, maxDelay.
    */
   evcomet.connect = function (url, options) {
     options = options || {};

@@ -79,6 +79,28 @@ async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number, wh
   }
 }
 
+const subscribersOf = (channel: string) => server.hub.stats().byChannel.find((c) => c.channel === channel)?.subscribers ?? 0;
+const transportOf = (page: Page) => page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport());
+const closeHandle = (page: Page) => page.evaluate(() => (globalThis as unknown as { handle: { close(): void } }).handle.close());
+
+interface WelcomeHold { welcomes: Array<() => void>; BroadcastChannel: { prototype: { postMessage(m: unknown): void } } }
+
+/** Fault injection in a leading tab: the welcomes it sends to joining tabs wait until releaseWelcomes. */
+async function holdWelcomes(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = globalThis as unknown as WelcomeHold;
+    const post = w.BroadcastChannel.prototype.postMessage;
+    w.welcomes = [];
+    w.BroadcastChannel.prototype.postMessage = function (this: unknown, m: unknown) {
+      if ((m as { type?: string } | null)?.type === 'welcome') w.welcomes.push(() => post.call(this, m));
+      else post.call(this, m);
+    };
+  });
+}
+
+const heldWelcomes = (page: Page) => page.evaluate(() => (globalThis as unknown as WelcomeHold).welcomes.length);
+const releaseWelcomes = (page: Page) => page.evaluate(() => { for (const send of (globalThis as unknown as WelcomeHold).welcomes.splice(0)) send(); });
+
 describe('comet.js in Chromium', () => {
   for (const transport of ['sse', 'xhr-stream', 'iframe', 'longpoll', 'jsonp']) {
     it(`${transport}: every message once, in order, across server-side closes and a server restart`, async () => {
@@ -218,6 +240,136 @@ describe('comet.js in Chromium', () => {
     await waitForCount(other, 2);
     await new Promise((r) => setTimeout(r, 300)); // nothing reaches the closed tabs
     expect((await got(leader)).length + (await got(follower)).length).toBe(0);
+    await context.close();
+  }, 30_000);
+
+  // A tab that joins with an id gets the backlog after it before any live
+  // message, whether the leader's welcome carries it or the server must.
+  // The leader's welcome is held back so that live messages reach the joiner first.
+  for (const ringReaches of [true, false]) {
+    it(`a tab joining with an id while messages flow gets the backlog first, then the live ones (${ringReaches ? 'from the leader\'s ring' : 'from the server'})`, async () => {
+      const context = await sharingContext('web-locks');
+      const channel = `join-${ringReaches ? 'ring' : 'server'}`;
+      const leader = await openPage(context);
+      let ids: string[] = [];
+      // Published before the leader connects, the backlog is not in its ring: the joiner must ask the server.
+      if (!ringReaches) ids = await publishMany(channel, 0, 5);
+      await connect(leader, channel, {});
+      await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
+      await waitFor(() => subscribersOf(channel) === 1, 10_000, 'the connection');
+      if (ringReaches) ids = await publishMany(channel, 0, 5);
+      await waitForCount(leader, ringReaches ? 5 : 0);
+      await holdWelcomes(leader);
+
+      const joiner = await openPage(context);
+      await connect(joiner, channel, { since: ids[1] });
+      await waitForAsync(async () => (await heldWelcomes(leader)) === 1, 5000, 'the joiner\'s hello');
+      await publishMany(channel, 5, 7);
+      await waitForCount(leader, ringReaches ? 7 : 2);
+      await new Promise((r) => setTimeout(r, 300)); // the live messages reach the joiner
+      await releaseWelcomes(leader);
+      await waitForCount(joiner, 5);
+      await new Promise((r) => setTimeout(r, 300)); // a repeat would arrive by now
+      expect((await got(joiner)).map((m) => m.data.n)).toEqual([2, 3, 4, 5, 6]);
+      await context.close();
+    }, 30_000);
+  }
+
+  it('a leader whose ring was trimmed past a joiner\'s id sends it to the server for what was trimmed', async () => {
+    const context = await sharingContext('web-locks');
+    const leader = await openPage(context);
+    const first = await server.publish('trimmed', { n: 0 });
+    // The leader resumes from the first id: its ring would cover everything after it, were it not trimmed at 300.
+    await connect(leader, 'trimmed', { since: first });
+    await waitFor(() => subscribersOf('trimmed') === 1, 10_000, 'the connection');
+    const ids = [first];
+    for (let n = 1; n <= 320; n++) ids.push(await server.publish('trimmed', { n }));
+    await waitForCount(leader, 320);
+
+    const joiner = await openPage(context);
+    await connect(joiner, 'trimmed', { since: ids[3] });
+    await waitForCount(joiner, 317);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await got(joiner)).map((m) => m.data.n)).toEqual(Array.from({ length: 317 }, (_, i) => i + 4));
+    await context.close();
+  }, 40_000);
+
+  it('a joiner whose welcome never comes catches up from the server after welcomeTimeout', async () => {
+    const context = await sharingContext('web-locks');
+    const leader = await openPage(context);
+    await connect(leader, 'unwelcome', {});
+    await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
+    await waitFor(() => subscribersOf('unwelcome') === 1, 10_000, 'the connection');
+    const ids = await publishMany('unwelcome', 0, 5);
+    await waitForCount(leader, 5);
+    await holdWelcomes(leader); // and never lets them go
+
+    const joiner = await openPage(context);
+    await connect(joiner, 'unwelcome', { since: ids[1], welcomeTimeout: 500 });
+    await waitForAsync(async () => (await heldWelcomes(leader)) === 1, 5000, 'the joiner\'s hello');
+    await publishMany('unwelcome', 5, 7);
+    await waitForCount(joiner, 5);
+    await publishMany('unwelcome', 7, 8);
+    await waitForCount(joiner, 6);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await got(joiner)).map((m) => m.data.n)).toEqual([2, 3, 4, 5, 6, 7]);
+    await context.close();
+  }, 30_000);
+
+  it('a joiner whose leader goes before welcoming it leads, resuming from its own id', async () => {
+    const context = await sharingContext('web-locks');
+    const leader = await openPage(context);
+    await connect(leader, 'orphan', {});
+    await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
+    await waitFor(() => subscribersOf('orphan') === 1, 10_000, 'the connection');
+    const ids = await publishMany('orphan', 0, 5);
+    await waitForCount(leader, 5);
+    await holdWelcomes(leader);
+
+    const joiner = await openPage(context);
+    // Long enough that taking the lead, not the timeout, is what catches it up.
+    await connect(joiner, 'orphan', { since: ids[1], welcomeTimeout: 60_000 });
+    await waitForAsync(async () => (await heldWelcomes(leader)) === 1, 5000, 'the joiner\'s hello');
+    await publishMany('orphan', 5, 7);
+    await waitForCount(leader, 7);
+    await new Promise((r) => setTimeout(r, 300)); // the live messages reach the joiner
+    await leader.close();
+    await waitForAsync(async () => (await transportOf(joiner)) === 'leader', 5000, 'the joiner to lead');
+    await waitForCount(joiner, 5);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await got(joiner)).map((m) => m.data.n)).toEqual([2, 3, 4, 5, 6]);
+    await context.close();
+  }, 30_000);
+
+  it('close() while a joiner catches up leaves nothing behind: no timer fires, no request stays open', async () => {
+    const context = await sharingContext('web-locks');
+    const leader = await openPage(context);
+    await connect(leader, 'quit', {});
+    await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
+    await waitFor(() => subscribersOf('quit') === 1, 10_000, 'the connection');
+    const ids = await publishMany('quit', 0, 2);
+    await waitForCount(leader, 2);
+    await holdWelcomes(leader);
+
+    const joiner = await openPage(context);
+    const polls: string[] = [];
+    joiner.on('request', (request) => { if (request.url().includes('/comet/quit?')) polls.push(request.url()); });
+    // Closed while it waits for its welcome: the timeout must not fire after.
+    await connect(joiner, 'quit', { since: ids[1], welcomeTimeout: 300 });
+    await closeHandle(joiner);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(polls).toEqual([]);
+
+    // Closed while its long-poll to the server is held: the poll goes.
+    await connect(joiner, 'quit', { since: ids[1], welcomeTimeout: 300 });
+    await waitFor(() => polls.length === 1, 5000, 'the catch-up poll');
+    await waitFor(() => subscribersOf('quit') === 2, 5000, 'the poll to be held');
+    await closeHandle(joiner);
+    await waitFor(() => subscribersOf('quit') === 1, 5000, 'the poll to end');
+    await publishMany('quit', 2, 3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(polls).toHaveLength(1);
+    expect(await got(joiner)).toEqual([]);
     await context.close();
   }, 30_000);
 
