@@ -390,6 +390,11 @@
     maxDelay: 30000
   };
 
+  /** An option's value: the caller's, else the default. */
+  function settingsOf(options) {
+    return function (name) { return options[name] !== undefined ? options[name] : defaults[name]; };
+  }
+
   function directConnection(url, options, receiver, report) {
     var list = options.transport ? [options.transport] : chain(url);
     var index = 0;
@@ -400,7 +405,7 @@
     var watchdog = null;
     var retryTimer = null;
     var closed = false;
-    var setting = function (name) { return options[name] !== undefined ? options[name] : defaults[name]; };
+    var setting = settingsOf(options);
 
     function status(state, info) { report.status(state, info); }
 
@@ -563,7 +568,7 @@
     var pending = since ? [] : null;
     var waiting = null;     // the timer while this tab waits for its welcome
     var stopPoll = null;    // ends the catch-up long-poll under way, or the wait to retry it
-    var setting = function (name) { return options[name] !== undefined ? options[name] : defaults[name]; };
+    var setting = settingsOf(options);
     var channel = bus(key, function (m) {
       if (closed || !m) return;
       if (m.type === 'message') {
