@@ -26,7 +26,7 @@ import { mountViews } from './mount-views.ts';
 import { createMysqlStore } from './mysql-store.ts';
 import { createPresence, type Presence } from './presence.ts';
 import { createPublisher } from './publisher.ts';
-import { createRateLimiter } from './rate-limiter.ts';
+import { createRateLimiter, createSharedRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import { statusUrls } from './status-urls.ts';
 import type { Store } from './store.ts';
 
@@ -63,10 +63,9 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     open: Object.fromEntries(transportNames.map((name) => [name, 0])) as Record<TransportName, number>,
   };
   const limiter = createAddressLimiter(settings.maxSubscribersPerAddress);
-  const store = await createStore(settings);
+  const { store, rate } = await createStore(settings);
   const bus = await createBus(settings, app.log);
   const secret = settings.chat.sessionSecret ?? (await store.secret());
-  const rate = createRateLimiter(settings.chat.rateLines, settings.chat.rateWindowMs);
   const publish = createPublisher(hub, bus);
   const lines = createChatLines({ hub, publish, store, rate, log: app.log });
   const presence = createPresence({
@@ -161,10 +160,16 @@ async function createBus(settings: Settings, log: FastifyBaseLogger): Promise<Bu
   return bus;
 }
 
-/** The one place that picks the store: MySQL (the forum's database) with MYSQL_URL, else the embedded file store. */
-async function createStore(settings: Settings): Promise<Store> {
-  if (settings.mysqlUrl) return createMysqlStore(settings);
-  return createFileStore(settings.chat.dataDir, settings.chat.sessionSecret);
+/** The one place that picks the store, MySQL (the forum's database) with MYSQL_URL, else the embedded file store, and the rate limit that fits it. */
+async function createStore(settings: Settings): Promise<{ store: Store; rate: RateLimiter }> {
+  const { rateLines, rateWindowMs } = settings.chat;
+  if (settings.mysqlUrl) {
+    const store = await createMysqlStore(settings);
+    // Every process writes its lines to this one table: counting there is what
+    // keeps N processes from allowing a user N times the limit.
+    return { store, rate: createSharedRateLimiter(rateLines, rateWindowMs, store.earlierPostTimes) };
+  }
+  return { store: await createFileStore(settings.chat.dataDir, settings.chat.sessionSecret), rate: createRateLimiter(rateLines, rateWindowMs) };
 }
 
 function describeBus(bus: Bus): string {

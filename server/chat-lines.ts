@@ -75,7 +75,13 @@ export function createChatLines({ hub, publish, store, rate, log }: ChatLinesOpt
         throw httpError('store_unavailable', 'An earlier post with this key is still in progress; retry shortly.');
       }
       const { line } = reservation;
-      const wait = rate.take(user.id);
+      let wait: number;
+      try {
+        wait = await stored(rate.take(line));
+      } catch (err) {
+        await store.discard(line.id).catch(() => undefined);
+        throw err;
+      }
       if (wait > 0) {
         await store.discard(line.id).catch((err: unknown) => log.warn({ err, id: line.id }, 'could not discard a rate-limited line; it stays hidden'));
         throw httpError('rate_limited', undefined, { retryAfter: Math.ceil(wait / 1000) });

@@ -42,6 +42,11 @@ const migrations: Migration[] = [
       `INSERT INTO evcomet_secrets (name, value) VALUES ('session', '${randomBytes(32).toString('hex')}')`,
     ],
   },
+  {
+    version: 3,
+    name: 'lines by user and time, for the shared rate limit',
+    statements: () => ['ALTER TABLE evcomet_lines ADD KEY by_user_time (user_id, time)'],
+  },
 ];
 
 const LOCK_TIMEOUT_SECONDS = 60;

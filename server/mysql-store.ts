@@ -6,14 +6,20 @@ import type { Settings } from './config.ts';
 import { createForumSignIn } from './forum-sign-in.ts';
 import { sortableMessageId } from './message-id.ts';
 import { runMigrations } from './mysql-migrations.ts';
+import type { EarlierPostTimes } from './rate-limiter.ts';
 import { StoreUnavailableError, type Line, type Store } from './store.ts';
 
 // Pending lines older than this were left by a crash between storing and
 // publishing; they were never shown, and the start of a process clears them.
 const PENDING_KEPT_MS = 24 * 3600_000;
 
+/** The MySQL store, with what the shared rate limit counts (server/rate-limiter.ts). */
+export interface MysqlStore extends Store {
+  earlierPostTimes: EarlierPostTimes;
+}
+
 /** Connects, runs the migrations, and returns the store; rejects if MySQL cannot be reached. */
-export async function createMysqlStore(settings: Settings): Promise<Store> {
+export async function createMysqlStore(settings: Settings): Promise<MysqlStore> {
   const pool = mysql.createPool({
     uri: settings.mysqlUrl!,
     connectionLimit: 10,
@@ -94,6 +100,12 @@ export async function createMysqlStore(settings: Settings): Promise<Store> {
       const rows = await run<RowDataPacket[]>(`SELECT ${columns} FROM evcomet_lines WHERE ${where.join(' AND ')} ORDER BY sort_key ${order} LIMIT ?`, [...values, limit]);
       const lines = rows.map(lineOf);
       return order === 'DESC' ? lines.reverse() : lines;
+    },
+    async earlierPostTimes(userId, beforeId, since) {
+      const rows = await run<RowDataPacket[]>(
+        `SELECT time FROM evcomet_lines WHERE user_id = ? AND kind = 'user' AND time > ? AND sort_key < ? ORDER BY time LIMIT 1000`,
+        [userId, since, sortKey(beforeId)]);
+      return rows.map((row) => Number(row.time));
     },
     identify: (cookies) => forum.identify(cookies),
     secret: async () => secret!,

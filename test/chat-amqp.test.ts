@@ -2,7 +2,8 @@
 // server processes, one database. A line posted on one process reaches the
 // room on the other with one id; a forum event published to the exchange
 // becomes the same line on both and is stored once; with RabbitMQ away a post
-// answers 503 and leaves nothing behind; `evcomet migrate` makes the schema.
+// answers 503 and leaves nothing behind; the rate limit counts a user's lines on
+// every process; `evcomet migrate` makes the schema.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -65,6 +66,25 @@ describe('the chat on RabbitMQ and MySQL, two processes', () => {
     }
     const [rows] = await db.admin.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM evcomet_lines WHERE id = ?', [event.id]);
     expect(rows[0]!.n).toBe(1);
+  });
+
+  it('limits each user across processes, not per process: the sixth line in 10 s is refused on either', async () => {
+    const rapid = await addForumUser(db, 'Rapid');
+    // One session per process: the Origin must be the page's own host.
+    const sessions = [await chatSession(one.base, rapid.cookie), await chatSession(two.base, rapid.cookie)];
+    const statuses: number[] = [];
+    for (let n = 0; n < 6; n++) statuses.push((await sessions[n % 2]!.post('lobby', `rapid ${n}`)).status);
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
+    const refused = await sessions[0]!.post('lobby', 'one more');
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: 'rate_limited' });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(10);
+    // Refused lines leave nothing behind, and someone else may still post.
+    const [rows] = await db.admin.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM evcomet_lines WHERE nick = ?', ['Rapid']);
+    expect(rows[0]!.n).toBe(5);
+    const calm = await addForumUser(db, 'Calm');
+    expect((await (await chatSession(two.base, calm.cookie)).post('lobby', 'hi')).status).toBe(201);
   });
 });
 
