@@ -671,7 +671,15 @@
           }
           channel.send({ type: 'message', data: data, id: id });
         },
-        gap: function (info) { report.gap(info); channel.send({ type: 'gap', info: info }); },
+        gap: function (info) {
+          // Its connection missed messages: the ring vouches only for what comes
+          // after this, and a tab joining from before it asks the server (and hears of the gap).
+          ring = [];
+          trimmed = null;
+          coveredFrom = null;
+          report.gap(info);
+          channel.send({ type: 'gap', info: info });
+        },
         status: function (state, info) { report.status(state, info); channel.send({ type: 'status', state: state, info: info }); }
       });
     }

@@ -294,6 +294,24 @@ describe('comet.js in Chromium', () => {
     await context.close();
   }, 40_000);
 
+  it('a leader whose own resume met a gap does not vouch for it: a joiner from before the gap hears of it', async () => {
+    const context = await sharingContext('web-locks');
+    const leader = await openPage(context);
+    const lost = `${(Date.now() - 3600_000).toString(36)}-0abc`; // an hour old: before this server's buffer
+    await connect(leader, 'gapped', { since: lost });
+    await waitFor(() => subscribersOf('gapped') === 1, 10_000, 'the connection');
+    await publishMany('gapped', 0, 2);
+    await waitForCount(leader, 2);
+    expect(await leader.evaluate(() => (globalThis as unknown as { gaps: unknown[] }).gaps.length)).toBe(1);
+
+    const joiner = await openPage(context);
+    await connect(joiner, 'gapped', { since: lost });
+    await waitForCount(joiner, 2);
+    expect(await joiner.evaluate(() => (globalThis as unknown as { gaps: Array<{ since: string }> }).gaps)).toMatchObject([{ since: lost }]);
+    expect((await got(joiner)).map((m) => m.data.n)).toEqual([0, 1]);
+    await context.close();
+  }, 30_000);
+
   it('a joiner whose welcome never comes catches up from the server after welcomeTimeout', async () => {
     const context = await sharingContext('web-locks');
     const leader = await openPage(context);
