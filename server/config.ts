@@ -66,6 +66,10 @@ export interface ForumSettings {
   cookieName: string;
   /** A session not used for this long is expired (phpBB's session_length). */
   sessionMaxAgeSeconds: number;
+  /** Whether the "remember me" key cookie (`<name>_k`) signs in when the session has ended. */
+  autologin: boolean;
+  /** A key not used for this many days no longer signs in; 0: no limit (phpBB's max_autologin_time). */
+  autologinMaxAgeDays: number;
   /** Sign-in lookups are cached this long, so polling pages do not query MySQL each time. */
   cacheMs: number;
   /** Members of these forum groups are moderators (phpBB: 4 global moderators, 5 administrators). */
@@ -108,6 +112,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     forum: {
       cookieName: env.FORUM_COOKIE_NAME || 'phpbb3',
       sessionMaxAgeSeconds: integer(env, 'FORUM_SESSION_MAX_AGE', 3600, 1, 365 * 86400),
+      autologin: integer(env, 'FORUM_AUTOLOGIN', 1, 0, 1) === 1,
+      autologinMaxAgeDays: integer(env, 'FORUM_AUTOLOGIN_MAX_AGE', 0, 0, 36_500),
       cacheMs: integer(env, 'FORUM_CACHE_MS', 30_000, 0, 3600_000),
       moderatorGroups: (env.FORUM_MODERATOR_GROUPS ?? '4,5').split(',').filter((g) => g.trim() !== '').map((g) => {
         if (!/^\s*[0-9]+\s*$/.test(g)) throw new Error(`setting FORUM_MODERATOR_GROUPS="${env.FORUM_MODERATOR_GROUPS}" must be group ids separated by commas`);
@@ -127,7 +133,7 @@ function room(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return value;
 }
 
-// FORUM_TABLE_PREFIX renames the three tables at once; FORUM_SCHEMA (JSON) renames
+// FORUM_TABLE_PREFIX renames the four tables at once; FORUM_SCHEMA (JSON) renames
 // any table or column, e.g. {"users.name": "login"}.
 function forumSchema(env: NodeJS.ProcessEnv): Record<string, string> {
   const prefix = env.FORUM_TABLE_PREFIX ?? 'phpbb_';
@@ -135,6 +141,7 @@ function forumSchema(env: NodeJS.ProcessEnv): Record<string, string> {
     'sessions': `${prefix}sessions`, 'sessions.id': 'session_id', 'sessions.user': 'session_user_id', 'sessions.time': 'session_time',
     'users': `${prefix}users`, 'users.id': 'user_id', 'users.name': 'username', 'users.type': 'user_type',
     'user_group': `${prefix}user_group`, 'user_group.user': 'user_id', 'user_group.group': 'group_id', 'user_group.pending': 'user_pending',
+    'sessions_keys': `${prefix}sessions_keys`, 'sessions_keys.key': 'key_id', 'sessions_keys.user': 'user_id', 'sessions_keys.time': 'last_login',
   };
   let overrides: unknown = {};
   try {

@@ -7,7 +7,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type AppServer } from './helpers/app-server.ts';
 import { chatSession, followRoom, openPage, type RoomFeed } from './helpers/chat-client.ts';
-import { addForumUser, createPhpbbTables, createTestDatabase, type TestDatabase } from './helpers/mysql-db.ts';
+import { addForumUser, createPhpbbTables, createTestDatabase, rememberForumUser, type TestDatabase } from './helpers/mysql-db.ts';
 
 let db: TestDatabase;
 const user = `evc_${randomBytes(4).toString('hex')}`;
@@ -126,6 +126,21 @@ describe('chat on MySQL with forum sign-in', () => {
       expect(history.lines.map((l: { text: string }) => l.text)).toEqual(['before', 'during']);
       const [pending] = await db.admin.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM evcomet_lines WHERE pending = 1');
       expect(Number(pending[0]!.n)).toBe(0);
+    });
+  });
+});
+
+// Last: the tests above count every line in the table.
+describe('chat on MySQL: the forum\'s "remember me" key', () => {
+  it('signs a page in by the forum\'s "remember me" key when the session has ended, and it posts', async () => {
+    await withServer({}, async (server) => {
+      const ivy = await addForumUser(db, 'Ivy', { sessionAgeSeconds: 7200 });
+      const remembered = await rememberForumUser(db, ivy.userId);
+      const session = await chatSession(server.base, `phpbb3_u=${ivy.userId}; ${remembered.cookie}`);
+      expect(session.page.user).toEqual({ id: String(ivy.userId), nick: 'Ivy', moderator: false });
+      const res = await session.post('lobby', 'remembered');
+      expect(res.status).toBe(201);
+      expect((await json(res)).line).toMatchObject({ nick: 'Ivy', text: 'remembered' });
     });
   });
 });

@@ -1,10 +1,11 @@
 // Sign-in through phpBB's session cookies, against phpBB tables in a database
 // of this file's own on the real MariaDB.
+import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../server/config.ts';
 import { createMysqlStore } from '../server/mysql-store.ts';
 import type { Cookies, Store } from '../server/store.ts';
-import { addForumUser, createPhpbbTables, createTestDatabase, type TestDatabase } from './helpers/mysql-db.ts';
+import { addForumUser, createPhpbbTables, createTestDatabase, rememberForumUser, type TestDatabase } from './helpers/mysql-db.ts';
 
 let db: TestDatabase;
 const stores: Store[] = [];
@@ -43,6 +44,38 @@ describe('forum sign-in', () => {
     expect(await store.identify({ phpbb3_sid: "' OR 1=1 --", phpbb3_u: String(bob.userId) })).toBeNull();
     expect(await store.identify({ phpbb3_sid: bob.sid })).toBeNull();
     expect((await store.identify(cookiesOf(bob.cookie)))?.nick).toBe('bob');
+  });
+
+  it('signs in by the "remember me" key once the session has ended, as phpBB does', async () => {
+    const store = await open({ FORUM_SESSION_MAX_AGE: '600' });
+    const erin = await addForumUser(db, 'Erin', { sessionAgeSeconds: 601 });
+    const { key } = await rememberForumUser(db, erin.userId);
+    const keyId = (await db.admin.query<RowDataPacket[]>('SELECT MD5(?) AS id', [key]))[0][0]!.id as string;
+    const signedIn = { id: String(erin.userId), nick: 'Erin', moderator: false, sessionId: `k:${keyId}` };
+    expect(await store.identify(cookiesOf(erin.cookie))).toBeNull();
+    expect(await store.identify({ ...cookiesOf(erin.cookie), phpbb3_k: key })).toEqual(signedIn);
+    expect(await store.identify({ phpbb3_u: String(erin.userId), phpbb3_k: key })).toEqual(signedIn); // no session cookie at all
+  });
+
+  it('refuses a forged key, another user\'s, one older than FORUM_AUTOLOGIN_MAX_AGE, an inactive user\'s, and any with FORUM_AUTOLOGIN=0', async () => {
+    const store = await open({ FORUM_AUTOLOGIN_MAX_AGE: '30' });
+    const frank = await addForumUser(db, 'frank');
+    const grace = await addForumUser(db, 'grace');
+    const { key } = await rememberForumUser(db, frank.userId, { ageDays: 29 });
+    const stale = await rememberForumUser(db, grace.userId, { ageDays: 31 });
+    const as = (userId: number, k: string) => ({ phpbb3_u: String(userId), phpbb3_k: k });
+    expect((await store.identify(as(frank.userId, key)))?.nick).toBe('frank');
+    expect(await store.identify(as(frank.userId, 'f'.repeat(16)))).toBeNull();
+    expect(await store.identify(as(grace.userId, key))).toBeNull();
+    expect(await store.identify(as(frank.userId, `${key}' OR '1'='1`))).toBeNull();
+    expect(await store.identify(as(grace.userId, stale.key))).toBeNull();
+    expect(await store.identify({ phpbb3_k: key })).toBeNull();
+    const off = await open({ FORUM_AUTOLOGIN: '0' });
+    expect(await off.identify(as(frank.userId, key))).toBeNull();
+    const inactive = await addForumUser(db, 'heidi');
+    const heidis = await rememberForumUser(db, inactive.userId);
+    await db.admin.query('UPDATE phpbb_users SET user_type = 1 WHERE user_id = ?', [inactive.userId]);
+    expect(await store.identify(as(inactive.userId, heidis.key))).toBeNull();
   });
 
   it('makes members of the moderator groups moderators', async () => {

@@ -41,6 +41,8 @@ export async function createPhpbbTables(db: TestDatabase): Promise<void> {
       session_time INT UNSIGNED NOT NULL, session_ip VARCHAR(40) NOT NULL DEFAULT '', session_autologin TINYINT NOT NULL DEFAULT 0);
     CREATE TABLE phpbb_user_group (group_id INT UNSIGNED NOT NULL, user_id INT UNSIGNED NOT NULL, group_leader TINYINT NOT NULL DEFAULT 0,
       user_pending TINYINT NOT NULL DEFAULT 1);
+    CREATE TABLE phpbb_sessions_keys (key_id CHAR(32) NOT NULL DEFAULT '', user_id INT UNSIGNED NOT NULL DEFAULT 0,
+      last_ip VARCHAR(40) NOT NULL DEFAULT '', last_login INT UNSIGNED NOT NULL DEFAULT 0, PRIMARY KEY (key_id, user_id));
     INSERT INTO phpbb_users (user_id, user_type, username) VALUES (1, 2, 'Anonymous');`);
 }
 
@@ -55,4 +57,12 @@ export async function addForumUser(db: TestDatabase, username: string, options: 
     await db.admin.query('INSERT INTO phpbb_user_group (group_id, user_id, user_pending) VALUES (?, ?, 0)', [group, userId]);
   }
   return { userId, sid, cookie: `phpbb3_sid=${sid}; phpbb3_u=${userId}` };
+}
+
+/** Gives a forum user a "remember me" key, stored as phpBB stores it (its MD5); returns the key cookie. */
+export async function rememberForumUser(db: TestDatabase, userId: number, options: { ageDays?: number } = {}): Promise<{ key: string; cookie: string }> {
+  const key = randomBytes(8).toString('hex');
+  await db.admin.query('INSERT INTO phpbb_sessions_keys (key_id, user_id, last_login) VALUES (MD5(?), ?, ?)',
+    [key, userId, Math.floor(Date.now() / 1000) - (options.ageDays ?? 0) * 86400]);
+  return { key, cookie: `phpbb3_k=${key}` };
 }
