@@ -30,7 +30,7 @@ if (cluster.isPrimary && workers > 1) {
   }
   runPrimary(workers, (message) => console.log(`evcomet: ${message}`));
 } else {
-  const { fastify: app } = await buildApp(settings, { logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+  const { fastify: app } = await buildApp(settings, { logger: { level: process.env.LOG_LEVEL ?? 'info' } }).catch(cannotStart);
 
   // `on`, not `once`: under --workers a Ctrl-C reaches a worker twice (from the
   // terminal and from the primary), and the second must not cut the clean stop.
@@ -51,9 +51,23 @@ if (cluster.isPrimary && workers > 1) {
     });
   }
 
-  const address = await app.listen({ port: settings.port, host: settings.host });
+  const address = await app.listen({ port: settings.port, host: settings.host }).catch(async (err: unknown) => {
+    await app.close();
+    return cannotStart(err);
+  });
   // One line a newcomer can act on: where to click, and what the server runs on.
   const bus = settings.amqpUrl ? 'RabbitMQ' : 'in-process bus';
   const store = settings.mysqlUrl ? 'MySQL' : `history in ${settings.chat.dataDir}`;
   app.log.info(`chat at ${address}/ and status at ${address}/status (${bus}, ${store})`);
+}
+
+/** Says in one line why the server could not start (a busy port, MySQL away), and exits. */
+function cannotStart(err: unknown): never {
+  const { code, message } = err as { code?: string; message?: string };
+  const hint = code === 'EADDRINUSE' ? ` (another server has port ${settings.port}: stop it, or set PORT)`
+    : code === 'EACCES' ? ` (port ${settings.port} needs privileges: set PORT above 1023)`
+    : code === 'ECONNREFUSED' && settings.mysqlUrl ? ' (is MySQL running at MYSQL_URL?)'
+    : '';
+  console.error(`evcomet: could not start: ${message ?? String(err)}${hint}`);
+  process.exit(1);
 }
