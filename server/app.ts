@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { exampleUrls } from '../examples/urls.ts';
 import { transportNames, type TransportName } from '../transports/encoder.ts';
 import { createAddressLimiter, type AddressLimiter } from './address-limiter.ts';
@@ -32,6 +32,8 @@ import type { Store } from './store.ts';
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /** Log a line as each request comes and goes (fastify's request logging); off by default. */
+  logRequests?: boolean;
 }
 
 export interface App {
@@ -46,7 +48,14 @@ export interface App {
 
 export async function buildApp(settings: Settings, options: AppOptions = {}): Promise<App> {
   // Requests that arrive on kept-alive connections while we stop get our own 503.
-  const app = Fastify({ logger: options.logger ?? false, frameworkErrors: errorHandler, return503OnClosing: false });
+  // Request logging is off unless asked for: every long-poll is a request, and a
+  // thousand pollers would write tens of thousands of lines a second.
+  const app = Fastify({
+    logger: options.logger ?? false,
+    logController: new LogController({ disableRequestLogging: !options.logRequests }),
+    frameworkErrors: errorHandler,
+    return503OnClosing: false,
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 

@@ -30,7 +30,8 @@ if (cluster.isPrimary && workers > 1) {
   }
   runPrimary(workers, (message) => console.log(`evcomet: ${message}`));
 } else {
-  const { fastify: app } = await buildApp(settings, { logger: { level: process.env.LOG_LEVEL ?? 'info' } }).catch(cannotStart);
+  const logging = { logger: { level: process.env.LOG_LEVEL ?? 'info' }, logRequests: process.env.LOG_REQUESTS === '1' };
+  const { fastify: app } = await buildApp(settings, logging).catch(cannotStart);
 
   // `on`, not `once`: under --workers a Ctrl-C reaches a worker twice (from the
   // terminal and from the primary), and the second must not cut the clean stop.

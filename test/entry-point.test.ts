@@ -25,10 +25,18 @@ describe('the entry point', () => {
     const res = await conn.finished();
     conn.close();
     expect(server.output()).toContain(`chat at ${server.base}/ and status at ${server.base}/status (in-process bus, history in `);
+    expect(server.output()).not.toContain('incoming request'); // every poll is a request: not logged unless asked
     const lines = res.body.trim().split('\n');
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(Number.isNaN(Date.parse(line))).toBe(false);
     expect(res.chunks[2]!.at - res.chunks[0]!.at).toBeGreaterThanOrEqual(500);
+  });
+
+  it('logs each request with LOG_REQUESTS=1', async () => {
+    server = await spawnServer({ LOG_REQUESTS: '1' });
+    await (await fetch(`${server.base}/healthz`)).json();
+    await new Promise((r) => setTimeout(r, 100)); // the log line follows the answer
+    expect(server.output()).toMatch(/"url":"\/healthz".*"msg":"incoming request"/);
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
