@@ -4,7 +4,7 @@
 // processes do not allow N times the limit.
 
 /** The post being counted: a line just reserved in the store. */
-export interface RatedPost { userId: string; id: string; time: number }
+export interface RatedPost { userId: string; id: string }
 
 /** A sliding-window limit per user. */
 export interface RateLimiter {

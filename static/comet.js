@@ -615,8 +615,11 @@
     // What came after `since`, from the server: a long-poll answers with all of it, in order.
     function poll(failures) {
       var items = [];
+      var stop = null;
       var watchdog = setTimeout(function () { stopPoll(); retry(failures + 1); }, setting('pollTimeout'));
-      var stop = transports.longpoll(url, since, {
+      // Set before the request: an old browser may end it before send() returns.
+      stopPoll = function () { stopPoll = null; clearTimeout(watchdog); if (stop) stop(); };
+      stop = transports.longpoll(url, since, {
         alive: function () {},
         item: function (item) {
           if (!item) return;
@@ -629,7 +632,6 @@
           else retry(failures + 1);
         }
       });
-      stopPoll = function () { stopPoll = null; clearTimeout(watchdog); stop(); };
     }
 
     function retry(failures) {
