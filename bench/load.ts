@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 export type ServerKind = 'evcomet' | 'reference';
 
 export type Command =
-  | { cmd: 'subscribe'; kind: ServerKind; port: number; count: number; addresses: string[] }
+  | { cmd: 'subscribe'; kind: ServerKind; port: number; count: number; addresses: string[]; path?: string }
   | { cmd: 'poll'; kind: ServerKind; port: number; count: number; addresses: string[] }
   | { cmd: 'reset' }
   | { cmd: 'count' }
@@ -38,7 +38,8 @@ let lastAt = 0;
 let pollingStopped = false;
 
 function record(tally: Tally, json: string, at: number): void {
-  const { t, seq } = JSON.parse(json) as { t: number; seq: number };
+  const { t, seq } = payloadOf(JSON.parse(json));
+  if (seq === undefined) return;
   if (tally.seen.has(seq)) {
     tally.repeated++;
     return;
@@ -47,6 +48,13 @@ function record(tally: Tally, json: string, at: number): void {
   latencies.push(at - t);
   if (!firstAt) firstAt = at;
   lastAt = at;
+}
+
+// A bench message is `{ t, seq, pad }`; in a chat room it is the text of a line
+// (`{ type: 'line', line: { text } }`), and other room messages (join, leave) are not counted.
+function payloadOf(data: { t?: number; seq?: number; type?: string; line?: { text: string } }): { t: number; seq?: number } {
+  if (data.type === undefined) return data as { t: number; seq: number };
+  return data.type === 'line' && data.line ? JSON.parse(data.line.text) : { t: 0 };
 }
 
 function open(port: number, address: string): Promise<Socket> {
@@ -58,9 +66,8 @@ function open(port: number, address: string): Promise<Socket> {
   });
 }
 
-/** Opens `count` SSE subscribers; resolves with how many got a 200. */
-async function subscribe(kind: ServerKind, port: number, count: number, addresses: string[]): Promise<number> {
-  const path = kind === 'evcomet' ? '/comet/bench?transport=sse' : '/sse';
+/** Opens `count` SSE subscribers to `path` (the bench channel by default); resolves with how many got a 200. */
+async function subscribe(kind: ServerKind, port: number, count: number, addresses: string[], path = kind === 'evcomet' ? '/comet/bench?transport=sse' : '/sse'): Promise<number> {
   let ok = 0;
   const batch = 200; // connect in waves so the accept queue never overflows
   for (let i = 0; i < count; i += batch) {
@@ -165,7 +172,7 @@ function report(expected: number): Report {
 process.on('message', async (command: Command) => {
   switch (command.cmd) {
     case 'subscribe':
-      process.send!({ connected: await subscribe(command.kind, command.port, command.count, command.addresses) });
+      process.send!({ connected: await subscribe(command.kind, command.port, command.count, command.addresses, command.path) });
       break;
     case 'poll':
       process.send!({ connected: await poll(command.kind, command.port, command.count, command.addresses) });

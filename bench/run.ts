@@ -5,11 +5,11 @@
 // compiled (dist/), as a deployment would: no TypeScript loader in the way.
 //   npm run bench                 everything (about five minutes)
 //   npm run bench -- --quick      smaller sizes, for a quick look
-//   npm run bench -- --only=hold,fanout   (hold, fanout, longpoll, throughput, hello, wire, amqp)
+//   npm run bench -- --only=hold,fanout   (hold, fanout, longpoll, throughput, hello, wire, amqp, chat)
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import autocannon from 'autocannon';
+import mysql from 'mysql2/promise';
 import { transportNames, type TransportName } from '../transports/encoder.ts';
 import { encoders } from '../transports/index.ts';
 import type { Command, Report, ServerKind } from './load.ts';
@@ -32,6 +33,9 @@ const HOLD_TIERS = quick ? [1000, 2000] : [1000, 5000, 10_000, 19_000];
 const FANOUT_SIZES = quick ? [1000] : [1000, 2500, 5000, 10_000];
 const AMQP_SIZES = quick ? [100] : [100, 2000];
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const CHAT_SIZES = quick ? [100] : [100, 1000];
+// An account that may create and drop a database of the bench's own.
+const MYSQL_ADMIN_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const PER_WORKER = 10_000; // each process stays under the 20,000 open-files limit
 const ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 const here = new URL('.', import.meta.url); // dist/bench/
@@ -402,6 +406,106 @@ async function busFanout(bus: 'in-process' | 'rabbitmq', processes: number, subs
   }
 }
 
+interface ChatRow { setup: string; subscribers: number; postP50: number; postP99: number; p50: number; p99: number; max: number; lost: number; repeated: number }
+
+/** A signed-in poster: its cookie and the CSRF token of its page. */
+interface Poster { cookie: string; csrf: string }
+
+async function pageCsrf(server: Server, cookie: string): Promise<string> {
+  const html = await (await fetch(`http://127.0.0.1:${server.port}/chat/lobby`, { headers: { cookie } })).text();
+  const data = JSON.parse(/id="evchat-data">([^<]*)</.exec(html)![1]!) as { csrf: string | null };
+  if (!data.csrf) throw new Error('the bench poster is not signed in');
+  return data.csrf;
+}
+
+/** Signs in on the embedded store's nick form. */
+async function localPoster(server: Server): Promise<Poster> {
+  const res = await fetch(`http://127.0.0.1:${server.port}/chat/sign-in`, {
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'nick=bench&room=lobby',
+  });
+  const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  return { cookie, csrf: await pageCsrf(server, cookie) };
+}
+
+/** A database of the bench's own with phpBB's three sign-in tables and one forum user with a session. */
+async function forumDatabase(): Promise<{ url: string; cookie: string; drop: () => Promise<void> }> {
+  const name = `evcomet_bench_${randomBytes(4).toString('hex')}`;
+  const admin = await mysql.createConnection({ uri: MYSQL_ADMIN_URL, multipleStatements: true });
+  const sid = randomBytes(16).toString('hex');
+  await admin.query(`CREATE DATABASE \`${name}\`; USE \`${name}\`;
+    CREATE TABLE phpbb_users (user_id INT PRIMARY KEY, user_type TINYINT NOT NULL DEFAULT 0, username VARCHAR(255) NOT NULL);
+    CREATE TABLE phpbb_sessions (session_id CHAR(32) PRIMARY KEY, session_user_id INT NOT NULL, session_time INT NOT NULL);
+    CREATE TABLE phpbb_user_group (group_id INT NOT NULL, user_id INT NOT NULL, user_pending TINYINT NOT NULL DEFAULT 0);
+    INSERT INTO phpbb_users VALUES (2, 0, 'bench');
+    INSERT INTO phpbb_sessions VALUES ('${sid}', 2, UNIX_TIMESTAMP());`);
+  return {
+    url: `${MYSQL_ADMIN_URL.replace(/\/$/, '')}/${name}`,
+    cookie: `phpbb3_sid=${sid}; phpbb3_u=2`,
+    drop: async () => { await admin.query(`DROP DATABASE \`${name}\``); await admin.end(); },
+  };
+}
+
+/**
+ * The chat end to end: 50 lines, one every 200 ms, posted over HTTP by a
+ * signed-in user to the first process, to `subscribers` SSE subscribers of the
+ * room split among the processes. Embedded: the file store and the in-process
+ * bus in one process (`npm start`); site: MySQL and RabbitMQ, two processes.
+ * Measures how long a post takes to be answered (stored and published) and
+ * how long each line takes to reach every subscriber.
+ */
+async function chatScenario(setup: 'embedded' | 'site', subscribers: number): Promise<ChatRow> {
+  const tag = randomBytes(4).toString('hex');
+  const exchanges = { chat: `bench.chat.${tag}`, forum: `bench.forum.${tag}` };
+  const dataDir = mkdtempSync(`${os.tmpdir()}/evcomet-bench-`);
+  const db = setup === 'site' ? await forumDatabase() : null;
+  const env: Record<string, string> = { CHAT_RATE_LINES: '10000', DATA_DIR: dataDir, ...(db ? {
+    MYSQL_URL: db.url, AMQP_URL, AMQP_CHAT_EXCHANGE: exchanges.chat, AMQP_FORUM_EXCHANGE: exchanges.forum,
+  } : {}) };
+  const servers = await Promise.all(Array.from({ length: db ? 2 : 1 }, () => startServer('evcomet', env)));
+  const messages = 50;
+  try {
+    const poster = db ? { cookie: db.cookie, csrf: await pageCsrf(servers[0]!, db.cookie) } : await localPoster(servers[0]!);
+    return await withWorkers(subscribers, async (workers) => {
+      const share = subscribers / servers.length;
+      for (const server of servers) await workers[0]!.send({ cmd: 'subscribe', kind: 'evcomet', port: server.port, count: share, addresses: ADDRESSES, path: '/chat/lobby/events?transport=sse' });
+      await sleep(1000);
+      await workers[0]!.send({ cmd: 'reset' });
+      const answered: number[] = [];
+      const origin = `http://127.0.0.1:${servers[0]!.port}`;
+      for (let seq = 0; seq < messages; seq++) {
+        const started = now();
+        const res = await fetch(`${origin}/chat/lobby/lines`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', cookie: poster.cookie, 'x-csrf-token': poster.csrf, origin },
+          body: JSON.stringify({ text: payload(seq), key: `bench-${tag}-${seq}` }),
+        });
+        if (res.status !== 201) throw new Error(`a post answered ${res.status}: ${await res.text()}`);
+        answered.push(now() - started);
+        await sleep(200);
+      }
+      await settle(workers);
+      const r = await workers[0]!.send<Report>({ cmd: 'report', expected: messages });
+      const sorted = r.latencies.sort((a, b) => a - b);
+      answered.sort((a, b) => a - b);
+      return {
+        setup: db ? 'MySQL and RabbitMQ, 2 processes' : 'embedded, 1 process', subscribers: r.subscribers,
+        postP50: percentile(answered, 50), postP99: percentile(answered, 99),
+        p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated,
+      };
+    });
+  } finally {
+    await Promise.all(servers.map((s) => stop(s.child)));
+    rmSync(dataDir, { recursive: true, force: true });
+    if (db) {
+      await db.drop();
+      const connection = await amqp.connect(AMQP_URL);
+      const channel = await connection.createChannel();
+      for (const name of Object.values(exchanges)) await channel.deleteExchange(name);
+      await connection.close();
+    }
+  }
+}
+
 function publishTo(server: Server, channel: string, seq: number): Promise<void> {
   return fetch(`http://127.0.0.1:${server.port}/comet/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload(seq) })
     .then((r) => { if (r.status !== 200) throw new Error(`publish answered ${r.status}`); return r.body?.cancel(); });
@@ -517,6 +621,21 @@ if (wanted('amqp')) {
     for (const r of rows) say(`| ${r.setup} | ${r.subscribers} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${r.lost} | ${r.repeated} | ${r === rows[0] ? '' : fmt(r.p50 - rows[0]!.p50, 2)} |`);
   }
   results.amqp = all;
+}
+
+if (wanted('chat')) {
+  const rows: ChatRow[] = [];
+  say('\n8. Chat: 50 lines, one every 200 ms, posted over HTTP by a signed-in user, to N SSE subscribers of the room (ms)');
+  say('| setup | subscribers | post answered p50 | post answered p99 | delivered p50 | delivered p99 | max | lost | repeated |');
+  say('|---|---|---|---|---|---|---|---|---|');
+  for (const size of CHAT_SIZES) {
+    for (const setup of ['embedded', 'site'] as const) {
+      const r = await chatScenario(setup, size);
+      rows.push(r);
+      say(`| ${r.setup} | ${r.subscribers} | ${fmt(r.postP50, 2)} | ${fmt(r.postP99, 2)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${r.lost} | ${r.repeated} |`);
+    }
+  }
+  results.chat = rows;
 }
 
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
