@@ -12,7 +12,7 @@ import { createAmqpBus } from './amqp-bus.ts';
 import type { Bus } from './bus.ts';
 import { createChatLines } from './chat-lines.ts';
 import { chatUrls } from './chat-urls.ts';
-import { createHeartbeats } from './comet-stream.ts';
+import { createHeartbeats, createPollHolds } from './comet-stream.ts';
 import { cometUrls } from './comet-urls.ts';
 import type { CometContext } from './comet-stream.ts';
 import type { Settings } from './config.ts';
@@ -68,7 +68,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const comet: CometContext = {
     heartbeats: createHeartbeats(settings.heartbeatMs),
     byteLimit: settings.streamByteLimit,
-    longPollHoldMs: settings.longPollHoldMs,
+    holds: createPollHolds(settings.longPollHoldMs),
     counters: { messagesOut: 0, bytesOut: 0 },
     open: Object.fromEntries(transportNames.map((name) => [name, 0])) as Record<TransportName, number>,
   };
@@ -108,6 +108,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   });
   app.addHook('onClose', async () => {
     comet.heartbeats.stop();
+    comet.holds.stop();
     presence.close();
     rate.close();
     await bus.close();

@@ -36,12 +36,13 @@ export interface CometFeed {
   release(): void;
 }
 
-/** What every Comet response shares: one heartbeat timer, the limits, and the counters /status reads. */
+/** What every Comet response shares: one heartbeat timer, one timer for held polls, the limits, and the counters /status reads. */
 export interface CometContext {
   heartbeats: Heartbeats;
+  /** Held long-polls, each answered empty when its hold runs out. */
+  holds: PollHolds;
   /** A streaming response ends after this many bytes. */
   byteLimit: number;
-  longPollHoldMs: number;
   counters: { messagesOut: number; bytesOut: number };
   /** Open responses per transport. */
   open: Record<TransportName, number>;
@@ -87,6 +88,62 @@ export interface HeartbeatTarget {
   /** Set on every write; cleared by each tick. */
   wrote: boolean;
   beat(): void;
+}
+
+/** A poll the holds queue answers when its time is up. */
+export interface HeldPoll { expire(): void }
+
+export interface PollHolds {
+  add(poll: HeldPoll): void;
+  delete(poll: HeldPoll): void;
+  stop(): void;
+  readonly size: number;
+}
+
+/**
+ * Held long-polls, all held for `holdMs`, in one queue with one timer. Every
+ * poll is held equally long, so the order they came in is the order they run
+ * out: the timer only ever waits for the first. A timer per poll made a
+ * thousand timer objects a wave that lived just long enough to be promoted
+ * out of the young generation, and the collections that followed showed in
+ * the long-poll p99.
+ */
+export function createPollHolds(holdMs: number): PollHolds {
+  const held = new Map<HeldPoll, number>(); // poll → when its hold runs out; in arrival order
+  let timer: NodeJS.Timeout | null = null;
+
+  function arm(): void {
+    if (timer || held.size === 0) return;
+    const [, until] = held.entries().next().value!;
+    timer = setTimeout(expireDue, Math.max(0, until - Date.now()));
+  }
+
+  function expireDue(): void {
+    timer = null;
+    const now = Date.now();
+    for (const [poll, until] of held) {
+      if (until > now) break;
+      held.delete(poll);
+      poll.expire();
+    }
+    arm();
+  }
+
+  return {
+    add(poll) {
+      held.set(poll, Date.now() + holdMs);
+      arm();
+    },
+    delete: (poll) => held.delete(poll),
+    stop() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      held.clear();
+    },
+    get size() {
+      return held.size;
+    },
+  };
 }
 
 export function createHeartbeats(intervalMs: number): Heartbeats {
@@ -213,10 +270,10 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
  * source, so a message answers every held poll in the hub's one synchronous
  * fan-out loop.
  */
-export class PollingBody implements PushBody, SourceListener {
+export class PollingBody implements PushBody, SourceListener, HeldPoll {
   declare readonly [pushBody]: true;
   private sink: PushSink | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private held = false;
   private done = false;
 
   constructor(
@@ -234,8 +291,13 @@ export class PollingBody implements PushBody, SourceListener {
     // under load), or has a control frame to give, is answered at once.
     const ready = this.feed.source.take();
     if (ready || this.feed.controls.length > 0) return this.answer(ready);
-    this.timer = setTimeout(() => this.answer(null), this.context.longPollHoldMs);
+    this.held = true;
+    this.context.holds.add(this);
     this.feed.source.listen(this);
+  }
+
+  expire(): void {
+    this.answer(null);
   }
 
   messages(batch: readonly WireMessage[]): void {
@@ -262,7 +324,7 @@ export class PollingBody implements PushBody, SourceListener {
   private release(): void {
     if (this.done) return;
     this.done = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.held) this.context.holds.delete(this);
     this.context.open[this.encoder.name]--;
     this.feed.release();
   }

@@ -154,6 +154,29 @@ describe.each(polling)('%s', (transport) => {
     expect(server.hub.stats().subscribers).toBe(0);
   });
 
+  it('times each held poll from its own start, whichever polls came, went or were answered meanwhile', async () => {
+    server = await startApp({ LONGPOLL_HOLD_MS: '400' });
+    const timed = (channel: string) => {
+      const started = Date.now();
+      return poll(transport, channel).then(({ items }) => ({ items, ms: Date.now() - started }));
+    };
+    const first = timed('hold-a');
+    await new Promise((r) => setTimeout(r, 100));
+    const answered = timed('hold-b'); // answered early: the queue must not wait on it
+    await new Promise((r) => setTimeout(r, 100));
+    const last = timed('hold-c');
+    await server.publish('hold-b', 'now');
+    const [a, b, c] = await Promise.all([first, answered, last]);
+    expect(messagesOf(b.items).map((m) => m.data)).toEqual(['now']);
+    expect(b.ms).toBeLessThan(300);
+    for (const held of [a, c]) {
+      expect(held.items).toEqual([]);
+      expect(held.ms).toBeGreaterThanOrEqual(380);
+      expect(held.ms).toBeLessThan(1500);
+    }
+    expect(server.comet.holds.size).toBe(0);
+  });
+
   it('reports a gap when the id has left the buffer, then sends the recent buffer', async () => {
     server = await startApp({ CHANNEL_BUFFER_SIZE: '2' });
     const ids: string[] = [];
