@@ -273,7 +273,6 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
 export class PollingBody implements PushBody, SourceListener, HeldPoll {
   declare readonly [pushBody]: true;
   private sink: PushSink | null = null;
-  private held = false;
   private done = false;
 
   constructor(
@@ -291,7 +290,6 @@ export class PollingBody implements PushBody, SourceListener, HeldPoll {
     // under load), or has a control frame to give, is answered at once.
     const ready = this.feed.source.take();
     if (ready || this.feed.controls.length > 0) return this.answer(ready);
-    this.held = true;
     this.context.holds.add(this);
     this.feed.source.listen(this);
   }
@@ -324,7 +322,7 @@ export class PollingBody implements PushBody, SourceListener, HeldPoll {
   private release(): void {
     if (this.done) return;
     this.done = true;
-    if (this.held) this.context.holds.delete(this);
+    this.context.holds.delete(this); // nothing to do for a poll answered at once
     this.context.open[this.encoder.name]--;
     this.feed.release();
   }
