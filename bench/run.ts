@@ -382,10 +382,8 @@ interface BusRow { setup: string; subscribers: number; p50: number; p99: number;
  * process) or through RabbitMQ with fresh exchanges.
  */
 async function busFanout(bus: 'in-process' | 'rabbitmq', processes: number, subscribers: number): Promise<BusRow> {
-  const tag = randomBytes(4).toString('hex');
-  const exchanges = { chat: `bench.chat.${tag}`, forum: `bench.forum.${tag}` };
-  const env: Record<string, string> = bus === 'rabbitmq' ? { AMQP_URL, AMQP_CHAT_EXCHANGE: exchanges.chat, AMQP_FORUM_EXCHANGE: exchanges.forum } : {};
-  const servers = await Promise.all(Array.from({ length: processes }, () => startServer('evcomet', env)));
+  const exchanges = bus === 'rabbitmq' ? freshExchanges() : null;
+  const servers = await Promise.all(Array.from({ length: processes }, () => startServer('evcomet', exchanges?.env)));
   const messages = 50;
   try {
     return await withWorkers(subscribers, async (workers) => {
@@ -405,13 +403,23 @@ async function busFanout(bus: 'in-process' | 'rabbitmq', processes: number, subs
     });
   } finally {
     await Promise.all(servers.map((s) => stop(s.child)));
-    if (bus === 'rabbitmq') {
+    await exchanges?.remove();
+  }
+}
+
+/** Exchanges of one scenario's own: the servers' settings for them, and their removal. */
+function freshExchanges(): { env: Record<string, string>; remove(): Promise<void> } {
+  const tag = randomBytes(4).toString('hex');
+  const names = { chat: `bench.chat.${tag}`, forum: `bench.forum.${tag}` };
+  return {
+    env: { AMQP_URL, AMQP_CHAT_EXCHANGE: names.chat, AMQP_FORUM_EXCHANGE: names.forum },
+    async remove() {
       const connection = await amqp.connect(AMQP_URL);
       const channel = await connection.createChannel();
-      for (const name of Object.values(exchanges)) await channel.deleteExchange(name);
+      for (const name of Object.values(names)) await channel.deleteExchange(name);
       await connection.close();
-    }
-  }
+    },
+  };
 }
 
 interface ChatRow { setup: string; subscribers: number; postP50: number; postP99: number; p50: number; p99: number; max: number; lost: number; repeated: number }
@@ -462,13 +470,11 @@ async function forumDatabase(): Promise<{ url: string; cookie: string; drop: () 
  * how long each line takes to reach every subscriber.
  */
 async function chatScenario(setup: 'embedded' | 'site', subscribers: number): Promise<ChatRow> {
-  const tag = randomBytes(4).toString('hex');
-  const exchanges = { chat: `bench.chat.${tag}`, forum: `bench.forum.${tag}` };
+  const tag = randomBytes(4).toString('hex'); // keeps this run's idempotency keys apart
   const dataDir = mkdtempSync(`${os.tmpdir()}/evcomet-bench-`);
   const db = setup === 'site' ? await forumDatabase() : null;
-  const env: Record<string, string> = { CHAT_RATE_LINES: '10000', DATA_DIR: dataDir, ...(db ? {
-    MYSQL_URL: db.url, AMQP_URL, AMQP_CHAT_EXCHANGE: exchanges.chat, AMQP_FORUM_EXCHANGE: exchanges.forum,
-  } : {}) };
+  const exchanges = db ? freshExchanges() : null;
+  const env: Record<string, string> = { CHAT_RATE_LINES: '10000', DATA_DIR: dataDir, ...(db ? { MYSQL_URL: db.url, ...exchanges!.env } : {}) };
   const servers = await Promise.all(Array.from({ length: db ? 2 : 1 }, () => startServer('evcomet', env)));
   const messages = 50;
   try {
@@ -504,13 +510,8 @@ async function chatScenario(setup: 'embedded' | 'site', subscribers: number): Pr
   } finally {
     await Promise.all(servers.map((s) => stop(s.child)));
     rmSync(dataDir, { recursive: true, force: true });
-    if (db) {
-      await db.drop();
-      const connection = await amqp.connect(AMQP_URL);
-      const channel = await connection.createChannel();
-      for (const name of Object.values(exchanges)) await channel.deleteExchange(name);
-      await connection.close();
-    }
+    await db?.drop();
+    await exchanges?.remove();
   }
 }
 
