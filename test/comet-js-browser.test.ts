@@ -98,6 +98,19 @@ async function holdWelcomes(page: Page): Promise<void> {
   });
 }
 
+/** A tab leading on `channel` (Web Locks) that has passed on `count` messages and holds back its welcomes from now on. */
+async function leaderHoldingWelcomes(channel: string, count: number) {
+  const context = await sharingContext('web-locks');
+  const leader = await openPage(context);
+  await connect(leader, channel, {});
+  await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
+  await waitFor(() => subscribersOf(channel) === 1, 10_000, 'the connection');
+  const ids = await publishMany(channel, 0, count);
+  await waitForCount(leader, count);
+  await holdWelcomes(leader);
+  return { context, leader, ids };
+}
+
 const heldWelcomes = (page: Page) => page.evaluate(() => (globalThis as unknown as WelcomeHold).welcomes.length);
 const releaseWelcomes = (page: Page) => page.evaluate(() => { for (const send of (globalThis as unknown as WelcomeHold).welcomes.splice(0)) send(); });
 
@@ -147,7 +160,7 @@ describe('comet.js in Chromium', () => {
       await publishMany(channel, 0, 3);
       for (const page of pages) await waitForCount(page, 3);
       const leader: string[] = [];
-      for (const page of pages) leader.push(await page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport()));
+      for (const page of pages) leader.push(await transportOf(page));
       expect(leader.filter((t) => t === 'leader')).toHaveLength(1);
 
       // A tab that joins later without an id starts from now, as a direct connection would.
@@ -174,9 +187,9 @@ describe('comet.js in Chromium', () => {
     const context = await sharingContext('web-locks');
     const pages = [await openPage(context), await openPage(context), await openPage(context)];
     for (const page of pages) await connect(page, 'locks', {});
-    const subscribers = () => server.hub.stats().byChannel.find((c) => c.channel === 'locks')?.subscribers ?? 0;
+    const subscribers = () => subscribersOf('locks');
     await waitFor(() => subscribers() === 1, 10_000, 'one connection');
-    const transports = () => Promise.all(pages.map((page) => page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport())));
+    const transports = () => Promise.all(pages.map(transportOf));
     const before = await transports();
     expect(before.filter((t) => t === 'leader')).toHaveLength(1);
 
@@ -215,9 +228,8 @@ describe('comet.js in Chromium', () => {
     const context = await sharingContext('web-locks');
     const pages = [await openPage(context), await openPage(context), await openPage(context)];
     for (const page of pages) await connect(page, 'unlock', {});
-    const subscribers = () => server.hub.stats().byChannel.find((c) => c.channel === 'unlock')?.subscribers ?? 0;
+    const subscribers = () => subscribersOf('unlock');
     await waitFor(() => subscribers() === 1, 10_000, 'one connection');
-    const transport = (page: Page) => page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport());
     const lockState = () => pages[0]!.evaluate(async () => {
       const { locks } = (globalThis as unknown as { navigator: { locks: { query(): Promise<{ held: unknown[]; pending: unknown[] }> } } }).navigator;
       const { held, pending } = await locks.query();
@@ -226,14 +238,13 @@ describe('comet.js in Chromium', () => {
     // Each page's request reaches the browser's lock manager in its own time.
     await waitForAsync(async () => (await lockState()).pending === 2, 5000, 'both followers to ask for the lock');
     expect(await lockState()).toEqual({ held: 1, pending: 2 });
-    const leader = pages[(await Promise.all(pages.map(transport))).indexOf('leader')]!;
+    const leader = pages[(await Promise.all(pages.map(transportOf))).indexOf('leader')]!;
     const [follower, other] = pages.filter((page) => page !== leader) as [Page, Page];
-    const close = (page: Page) => page.evaluate(() => (globalThis as unknown as { handle: { close(): void } }).handle.close());
 
-    await close(follower); // its request, still waiting, is withdrawn
+    await closeHandle(follower); // its request, still waiting, is withdrawn
     await waitForAsync(async () => (await lockState()).pending === 1, 5000, 'the request to be withdrawn');
-    await close(leader); // the lock it holds goes to the one tab still asking
-    await waitForAsync(async () => (await transport(other)) === 'leader', 5000, 'a new leader');
+    await closeHandle(leader); // the lock it holds goes to the one tab still asking
+    await waitForAsync(async () => (await transportOf(other)) === 'leader', 5000, 'a new leader');
     expect(await lockState()).toEqual({ held: 1, pending: 0 });
     await waitFor(() => subscribers() === 1, 5000, 'one connection');
     await publishMany('unlock', 0, 2);
@@ -313,14 +324,7 @@ describe('comet.js in Chromium', () => {
   }, 30_000);
 
   it('a joiner whose welcome never comes catches up from the server after welcomeTimeout', async () => {
-    const context = await sharingContext('web-locks');
-    const leader = await openPage(context);
-    await connect(leader, 'unwelcome', {});
-    await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
-    await waitFor(() => subscribersOf('unwelcome') === 1, 10_000, 'the connection');
-    const ids = await publishMany('unwelcome', 0, 5);
-    await waitForCount(leader, 5);
-    await holdWelcomes(leader); // and never lets them go
+    const { context, leader, ids } = await leaderHoldingWelcomes('unwelcome', 5); // and never lets them go
 
     const joiner = await openPage(context);
     await connect(joiner, 'unwelcome', { since: ids[1], welcomeTimeout: 500 });
@@ -335,14 +339,7 @@ describe('comet.js in Chromium', () => {
   }, 30_000);
 
   it('a joiner whose leader goes before welcoming it leads, resuming from its own id', async () => {
-    const context = await sharingContext('web-locks');
-    const leader = await openPage(context);
-    await connect(leader, 'orphan', {});
-    await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
-    await waitFor(() => subscribersOf('orphan') === 1, 10_000, 'the connection');
-    const ids = await publishMany('orphan', 0, 5);
-    await waitForCount(leader, 5);
-    await holdWelcomes(leader);
+    const { context, leader, ids } = await leaderHoldingWelcomes('orphan', 5);
 
     const joiner = await openPage(context);
     // Long enough that taking the lead, not the timeout, is what catches it up.
@@ -360,14 +357,7 @@ describe('comet.js in Chromium', () => {
   }, 30_000);
 
   it('close() while a joiner catches up leaves nothing behind: no timer fires, no request stays open', async () => {
-    const context = await sharingContext('web-locks');
-    const leader = await openPage(context);
-    await connect(leader, 'quit', {});
-    await waitForAsync(async () => (await transportOf(leader)) === 'leader', 5000, 'the leader');
-    await waitFor(() => subscribersOf('quit') === 1, 10_000, 'the connection');
-    const ids = await publishMany('quit', 0, 2);
-    await waitForCount(leader, 2);
-    await holdWelcomes(leader);
+    const { context, leader, ids } = await leaderHoldingWelcomes('quit', 2);
 
     const joiner = await openPage(context);
     const polls: string[] = [];
@@ -399,7 +389,7 @@ describe('comet.js in Chromium', () => {
     await waitFor(() => server.hub.stats().byChannel.some((c) => c.channel === 'fallback' && c.subscribers === 1), 15_000, 'the long-poll');
     await publishMany('fallback', 0, 3);
     await waitForCount(page, 3);
-    expect(await page.evaluate(() => (globalThis as unknown as { handle: { transport(): string } }).handle.transport())).toBe('longpoll');
+    expect(await transportOf(page)).toBe('longpoll');
     await page.context().close();
   }, 30_000);
 
@@ -424,7 +414,7 @@ describe('comet.js in Chromium', () => {
   it('lets go when the page is hidden, and a page restored from the back/forward cache resumes with nothing lost', async () => {
     const page = await openPage();
     await connect(page, 'bfcache', {});
-    const subscribers = () => server.hub.stats().byChannel.find((c) => c.channel === 'bfcache')?.subscribers ?? 0;
+    const subscribers = () => subscribersOf('bfcache');
     await waitFor(() => subscribers() === 1, 10_000, 'the connection');
     await publishMany('bfcache', 0, 2);
     await waitForCount(page, 2);
