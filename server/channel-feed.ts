@@ -5,8 +5,9 @@
 import type { AddressLimiter } from './address-limiter.ts';
 import type { CometFeed } from './comet-stream.ts';
 import { httpError } from './errors.ts';
-import type { Hub } from './hub.ts';
+import type { Hub, Subscription } from './hub.ts';
 import { parseMessageId } from './message-id.ts';
+import type { Control } from '../transports/encoder.ts';
 import type { ViewRequest } from './views.ts';
 
 /** Subscribes `req` to `channel`; `onRelease` runs once when the response is over. */
@@ -16,13 +17,27 @@ export function channelFeed(req: ViewRequest, hub: Hub, limiter: AddressLimiter,
   const address = req.ip;
   if (!limiter.acquire(address)) throw httpError('too_many_subscribers');
   const subscription = hub.subscribe(channel, since === undefined ? undefined : String(since));
-  return {
-    controls: subscription.gap ? [{ control: 'gap', ...subscription.gap }] : [],
-    source: subscription,
-    release: () => {
-      void subscription.return();
-      limiter.release(address);
-      onRelease?.();
-    },
-  };
+  return new ChannelFeed(subscription, limiter, address, onRelease);
+}
+
+const noControls: readonly Control[] = [];
+
+// A class rather than an object with a closure: one is made per poll.
+class ChannelFeed implements CometFeed {
+  readonly controls: readonly Control[];
+
+  constructor(
+    readonly source: Subscription,
+    private readonly limiter: AddressLimiter,
+    private readonly address: string,
+    private readonly onRelease: (() => void) | undefined,
+  ) {
+    this.controls = source.gap ? [{ control: 'gap', ...source.gap }] : noControls;
+  }
+
+  release(): void {
+    void this.source.return();
+    this.limiter.release(this.address);
+    this.onRelease?.();
+  }
 }

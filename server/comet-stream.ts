@@ -30,9 +30,9 @@ export interface MessageSource {
 /** What a Comet view sends: control frames first, then the source's messages. */
 export interface CometFeed {
   /** Sent right after the opening bytes (e.g. a `gap`). */
-  controls: Control[];
+  readonly controls: readonly Control[];
   source: MessageSource;
-  /** Called exactly once when the response is over: unsubscribe, give back places. */
+  /** Called exactly once, as a method, when the response is over: unsubscribe, give back places. */
   release(): void;
 }
 
@@ -178,23 +178,21 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
   declare readonly [pushBody]: true;
   wrote = false;
   private sink: PushSink | null = null;
-  private controls: Control[] | null;
+  private controls: readonly Control[] | null;
   private sent = 0;
   private paused = false;
   private ended = false;
   private released = false;
   private readonly source: MessageSource;
-  private readonly releaseFeed: () => void;
 
   constructor(
     private readonly encoder: Encoder,
     private readonly options: EncodeOptions,
-    feed: CometFeed,
+    private readonly feed: CometFeed,
     private readonly context: CometContext,
   ) {
     this.controls = feed.controls;
     this.source = feed.source;
-    this.releaseFeed = feed.release;
     context.open[encoder.name]++;
   }
 
@@ -259,7 +257,7 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
     this.released = true;
     this.context.heartbeats.delete(this);
     this.context.open[this.encoder.name]--;
-    this.releaseFeed();
+    this.feed.release();
   }
 }
 
@@ -338,7 +336,7 @@ Object.defineProperty(PollingBody.prototype, pushBody, { value: true });
 interface SharedAnswer { message: WireMessage | null; bytes: Buffer }
 const sharedAnswers = new Map<Encoder, SharedAnswer>();
 
-function answerPoll(encoder: Encoder, options: EncodeOptions, controls: Control[], messages: readonly WireMessage[] | null, context: CometContext): Buffer {
+function answerPoll(encoder: Encoder, options: EncodeOptions, controls: readonly Control[], messages: readonly WireMessage[] | null, context: CometContext): Buffer {
   const bytes = messages?.length === 1 && controls.length === 0 && options.callback === undefined
     ? sharedAnswer(encoder, options, messages[0]!)
     : buildAnswer(encoder, options, controls, messages);
@@ -357,7 +355,7 @@ function sharedAnswer(encoder: Encoder, options: EncodeOptions, message: WireMes
   return shared.bytes;
 }
 
-function buildAnswer(encoder: Encoder, options: EncodeOptions, controls: Control[], messages: readonly WireMessage[] | null): Buffer {
+function buildAnswer(encoder: Encoder, options: EncodeOptions, controls: readonly Control[], messages: readonly WireMessage[] | null): Buffer {
   const fixed = fixedBytesOf(encoder, options);
   const parts: Buffer[] = [fixed.open];
   for (const control of controls) {
