@@ -38,7 +38,7 @@ describe('message ids', () => {
   });
 
   it('refuse anything that is not an id', () => {
-    for (const bad of ['', 'abc', '-0abc', 'mhw3k0zq-', 'mhw3k0zq-0ab', 'MHW-0abc', 'a-0abc\n', 'zzzzzzzzzzzz-0abc']) {
+    for (const bad of ['', 'abc', '-0abc', 'mhw3k0zq-', 'mhw3k0zq-0ab', 'MHW-0abc', 'a-0abc\n', 'zzzzzzzzzzzz-0abc', 'a-abc', 'a-0123456abc', 'a-0a-bc', 'a_-0abc', 'zzzzzzzzzzz-0abc']) {
       expect(parseMessageId(bad), bad).toBeNull();
     }
   });
