@@ -225,11 +225,11 @@ export function createHub(options: HubOptions): Hub {
           // The floor of a hub's start has no origin; '000' orders right after it.
           gap = { reason, since, resume: formatMessageId({ ...channel.floor, origin: channel.floor.origin || '000' }) };
           counters.gaps++;
-          backlog = channel.buffer.map((b) => b.message);
+          backlog = messagesFrom(channel.buffer, 0);
         } else {
           let at = channel.buffer.length;
           while (at > 0 && compareMessageIds(channel.buffer[at - 1]!.parts, parts) > 0) at--;
-          backlog = channel.buffer.slice(at).map((b) => b.message);
+          backlog = messagesFrom(channel.buffer, at);
         }
       }
       return new HubSubscription(channel, gap, backlog, options.maxQueued, counters);
@@ -260,6 +260,16 @@ export function createHub(options: HubOptions): Hub {
     },
   };
 }
+
+function messagesFrom(buffer: readonly Buffered[], at: number): Message[] {
+  const messages: Message[] = [];
+  for (let i = at; i < buffer.length; i++) messages.push(buffer[i]!.message);
+  return messages;
+}
+
+// What next() and return() give once a subscription is over: one shared, settled
+// promise, since every poll's subscription ends this way.
+const finished: Promise<IteratorResult<Message[]>> = Promise.resolve(Object.freeze({ value: undefined, done: true }));
 
 // One subscriber. A class rather than closures: the hub holds one per open
 // connection, and prototype methods cost nothing per instance.
@@ -335,13 +345,13 @@ class HubSubscription implements Subscription {
       this.queue = [];
       return Promise.resolve({ value: batch, done: false });
     }
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    if (this.done) return finished;
     return new Promise((resolve) => { this.waiting = resolve; });
   }
 
   return(): Promise<IteratorResult<Message[]>> {
     if (!this.done) this.finish();
-    return Promise.resolve({ value: undefined, done: true });
+    return finished;
   }
 
   [Symbol.asyncIterator](): this {
