@@ -8,7 +8,7 @@ import { isValidCallback } from '../transports/escape.ts';
 import { encoders } from '../transports/index.ts';
 import { PollingBody, StreamingBody, type CometContext, type CometFeed } from './comet-stream.ts';
 import { httpError } from './errors.ts';
-import { respond, type View, type ViewRequest } from './views.ts';
+import { isPromiseLike, respond, type View, type ViewRequest, type ViewResponse } from './views.ts';
 
 // Every Comet response: never cached, never buffered by a proxy, never sniffed.
 const cometHeaders = {
@@ -20,7 +20,9 @@ const cometHeaders = {
 
 /** Makes a view that frames `makeFeed`'s messages by the transport the request asks for. */
 export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<CometFeed>, context: CometContext): View {
-  return async (req) => {
+  // Not an async function: a feed made at once (every hub channel's is) is
+  // answered at once, with no promise and no microtask per request.
+  return (req) => {
     const choice = chooseTransport({
       requested: req.query.get('transport'),
       accept: req.headers.accept,
@@ -32,11 +34,15 @@ export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<Co
     if (callback !== undefined ? !isValidCallback(callback) : encoder.name === 'jsonp') throw httpError('bad_callback');
     const options: EncodeOptions = callback === undefined ? noOptions : { callback };
 
-    const feed = await makeFeed(req);
-    const headers = headersOf(encoder, options);
-    if (encoder.streaming) return respond(new StreamingBody(encoder, options, feed, context), { headers });
-    return respond(new PollingBody(encoder, options, feed, context), { headers });
+    const feed = makeFeed(req);
+    if (isPromiseLike(feed)) return feed.then((made) => cometResponse(encoder, options, made, context));
+    return cometResponse(encoder, options, feed, context);
   };
+}
+
+function cometResponse(encoder: Encoder, options: EncodeOptions, feed: CometFeed, context: CometContext): ViewResponse {
+  const body = encoder.streaming ? new StreamingBody(encoder, options, feed, context) : new PollingBody(encoder, options, feed, context);
+  return respond(body, { headers: headersOf(encoder, options) });
 }
 
 const noOptions: EncodeOptions = {};

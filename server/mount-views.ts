@@ -10,7 +10,7 @@ import { errorHandler } from './error-handler.ts';
 import { httpError } from './errors.ts';
 import { createStreamer, type Streamer } from './stream.ts';
 import { flatten, resolve, type Params, type Route, type UrlEntry } from './urls.ts';
-import { isAsyncIterable, isPushBody, isViewResponse, type Body, type ViewRequest, type ViewResponse } from './views.ts';
+import { isAsyncIterable, isPromiseLike, isPushBody, isViewResponse, type Body, type ViewRequest, type ViewResponse, type ViewResult } from './views.ts';
 
 export interface MountViewsOptions {
   urls: readonly UrlEntry[];
@@ -54,8 +54,13 @@ function methodsOf(route: Route): string[] {
   return methods.includes('GET') ? [...methods, 'HEAD'] : methods;
 }
 
-async function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], prefix: string, streamer: Streamer): Promise<unknown> {
-  const rawPath = request.url.split('?', 1)[0]!.slice(prefix.length) || '/';
+// Not async: a view that answers at once (every Comet subscribe does) is
+// answered with no promise or microtask per request. Thrown errors reach
+// fastify either way, and go to the error handler.
+function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], prefix: string, streamer: Streamer): unknown {
+  const { url } = request;
+  const queryAt = url.indexOf('?');
+  const rawPath = (queryAt < 0 ? url : url.slice(0, queryAt)).slice(prefix.length) || '/';
   let pathname = rawPath;
   if (rawPath.includes('%')) {
     try {
@@ -65,7 +70,7 @@ async function handle(request: FastifyRequest, reply: FastifyReply, group: Route
     }
   }
   const found = resolve(group, pathname);
-  if (!found) throw httpError('not_found', `No such path: ${request.method} ${request.url.split('?', 1)[0]}`);
+  if (!found) throw httpError('not_found', `No such path: ${request.method} ${queryAt < 0 ? url : url.slice(0, queryAt)}`);
   const { route, params } = found;
   const allowed = allowedMethods.get(route)!;
   if (!allowed.includes(request.method)) {
@@ -73,15 +78,19 @@ async function handle(request: FastifyRequest, reply: FastifyReply, group: Route
     throw httpError('method_not_allowed', `${request.method} is not allowed here`, { allow: allowed });
   }
 
-  const res = reply.raw;
-  const queryAt = request.url.indexOf('?');
-  const viewRequest = new MountedRequest(request, res, pathname, params, queryAt < 0 ? '' : request.url.slice(queryAt + 1));
+  const viewRequest = new MountedRequest(request, reply.raw, pathname, params, queryAt < 0 ? '' : url.slice(queryAt + 1));
+  const result = route.view(viewRequest);
+  if (isPromiseLike(result)) return Promise.resolve(result).then((settled) => send(request, reply, route, streamer, settled));
+  send(request, reply, route, streamer, result);
+  return undefined;
+}
 
-  const result = await route.view(viewRequest);
+function send(request: FastifyRequest, reply: FastifyReply, route: Route, streamer: Streamer, result: ViewResult): void {
   const { status, headers, body } = isViewResponse(result) ? result : { status: 200, headers: {}, body: result as Body };
 
   if (isPushBody(body) || isAsyncIterable(body)) {
     reply.hijack();
+    const res = reply.raw;
     const head = { status, headers: streamHeaders(headers) };
     if (request.method === 'HEAD') {
       if (isPushBody(body)) body.stop('client-gone');
@@ -96,9 +105,12 @@ async function handle(request: FastifyRequest, reply: FastifyReply, group: Route
     return;
   }
   reply.code(status).headers(headers);
-  if (body === undefined || body === null) return reply.code(status === 200 ? 204 : status).send();
+  if (body === undefined || body === null) {
+    reply.code(status === 200 ? 204 : status).send();
+    return;
+  }
   if (body instanceof Uint8Array && !reply.hasHeader('content-type')) reply.type('application/octet-stream');
-  return reply.send(body);
+  reply.send(body);
 }
 
 // The ViewRequest a view sees. The signal and the parsed query are made only

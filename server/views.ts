@@ -97,6 +97,10 @@ export function isPushBody(value: unknown): value is PushBody {
   return typeof value === 'object' && value !== null && pushBody in value;
 }
 
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 export function isAsyncIterable(value: unknown): value is AsyncIterable<Chunk> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
