@@ -137,9 +137,7 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
       return run(res, head, chunks[Symbol.asyncIterator](), options, entry).finally(() => open.delete(entry));
     },
     push(res, head, body, options) {
-      const writer = new PushWriter(res, head, body, options.idleTimeoutMs, log, open);
-      open.add(writer);
-      writer.start();
+      new PushWriter(res, head, body, options.idleTimeoutMs, log, open).start();
     },
     async endAll() {
       for (const entry of [...open]) entry.halt('shutdown');
@@ -178,6 +176,8 @@ class PushWriter implements PushSink, OpenStream {
   private idleTimer: NodeJS.Timeout | null = null;
   /** Set for a close-delimited body once its head is out: later chunks go to it directly. */
   private socket: WithWriterSocket | null = null;
+  /** What 'drain' is listened on, once a write has filled the buffer; most responses never need it. */
+  private drainSource: WithWriter | WithWriterSocket | null = null;
   private readonly raw: boolean;
 
   constructor(
@@ -201,12 +201,13 @@ class PushWriter implements PushSink, OpenStream {
       this.fail(err);
     }
     // A body that ended within start() (a poll answered at once) needs no
-    // listeners or timer. Events come asynchronously, so none was missed meanwhile.
+    // listeners, timer or place among the open streams. Events come
+    // asynchronously, so none was missed meanwhile.
     if (this.state !== 'open') return;
+    this.registry.add(this);
     res[writerOf] = this;
     res.on('close', onWriterClose);
     res.on('error', onWriterClose);
-    res.on('drain', onWriterDrain);
     if (this.idleTimeoutMs) this.idleTimer = setTimeout(() => this.halt('idle-timeout'), this.idleTimeoutMs);
   }
 
@@ -214,7 +215,15 @@ class PushWriter implements PushSink, OpenStream {
     // Final bytes are welcome while stopping for shutdown or idleness, not once the client is gone.
     if (this.state === 'ended' || this.state === 'client-gone') return false;
     this.idleTimer?.refresh();
-    if (this.socket) return this.socket.write(chunk);
+    const written = this.socket ? this.socket.write(chunk) : this.writeToResponse(chunk);
+    if (!written && !this.drainSource) {
+      this.drainSource = this.socket ?? this.res;
+      this.drainSource.on('drain', onWriterDrain);
+    }
+    return written;
+  }
+
+  private writeToResponse(chunk: Chunk): boolean {
     const { res } = this;
     if (this.head) this.writeHead();
     if (chunk.length === 0) {
@@ -227,7 +236,6 @@ class PushWriter implements PushSink, OpenStream {
     if (this.raw && res.socket && !res.socket.destroyed) {
       this.socket = res.socket as WithWriterSocket;
       this.socket[writerOf] = this;
-      this.socket.on('drain', onWriterDrain);
     }
     return written;
   }
@@ -241,10 +249,8 @@ class PushWriter implements PushSink, OpenStream {
   endWith(body: Uint8Array): void {
     if (this.state !== 'open') return;
     if (this.head) {
-      // The head's headers are shared by many responses: they go as a list of
-      // name, value pairs (made once per headers object) with this length added.
       this.res.removeHeader('transfer-encoding');
-      this.res.writeHead(this.head.status, [...headerListOf(this.head.headers), 'content-length', String(body.length)]);
+      this.res.writeHead(this.head.status, sizedHeaderListOf(this.head.headers, body.length));
       this.head = null;
     }
     this.res.end(body);
@@ -291,11 +297,11 @@ class PushWriter implements PushSink, OpenStream {
     if (res[writerOf] === this) {
       res.off('close', onWriterClose);
       res.off('error', onWriterClose);
-      res.off('drain', onWriterDrain);
       res[writerOf] = undefined;
     }
+    this.drainSource?.off('drain', onWriterDrain);
+    this.drainSource = null;
     if (this.socket) {
-      this.socket.off('drain', onWriterDrain);
       this.socket[writerOf] = undefined;
       this.socket = null;
     }
@@ -305,18 +311,35 @@ class PushWriter implements PushSink, OpenStream {
 
 // A head's headers as the flat list of names and values that writeHead() also
 // takes: Node walks a list at once, where a fresh object per response (a copy
-// with its content-length added) cost a poll about a fifth of its CPU.
-const headerLists = new WeakMap<OutgoingHttpHeaders, string[]>();
+// with its content-length added) cost a poll about a fifth of its CPU. A poll's
+// answer adds its length; a message answering a thousand polls gives them all
+// the same length, so the last such list is kept too.
+interface HeaderLists { plain: string[]; sizedLength: number; sized: string[] }
+const headerLists = new WeakMap<OutgoingHttpHeaders, HeaderLists>();
 
-function headerListOf(headers: OutgoingHttpHeaders): string[] {
-  let list = headerLists.get(headers);
-  if (!list) {
-    list = [];
+function listsOf(headers: OutgoingHttpHeaders): HeaderLists {
+  let lists = headerLists.get(headers);
+  if (!lists) {
+    const plain: string[] = [];
     for (const name in headers) {
       const value = headers[name];
-      for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) list.push(name, String(one));
+      for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) plain.push(name, String(one));
     }
-    headerLists.set(headers, list);
+    lists = { plain, sizedLength: -1, sized: plain };
+    headerLists.set(headers, lists);
   }
-  return list;
+  return lists;
+}
+
+function headerListOf(headers: OutgoingHttpHeaders): string[] {
+  return listsOf(headers).plain;
+}
+
+function sizedHeaderListOf(headers: OutgoingHttpHeaders, length: number): string[] {
+  const lists = listsOf(headers);
+  if (lists.sizedLength !== length) {
+    lists.sized = [...lists.plain, 'content-length', String(length)];
+    lists.sizedLength = length;
+  }
+  return lists.sized;
 }
