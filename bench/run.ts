@@ -199,7 +199,14 @@ async function fanout(kind: ServerKind, subscribers: number): Promise<LatencyRow
   }
 }
 
-interface PollRow extends LatencyRow { delivered: number; expected: number }
+interface PollRow extends LatencyRow { delivered: number; expected: number; cpuUsPerAnswer: number }
+
+/** The CPU time a process has used, user and system, in microseconds (Linux /proc). */
+function cpuTimeUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux the bench runs on
 
 async function longPoll(kind: ServerKind): Promise<PollRow> {
   const server = await startServer(kind);
@@ -220,12 +227,14 @@ async function longPoll(kind: ServerKind): Promise<PollRow> {
       await sleep(500);
       await Promise.all(workers.map((w) => w.send({ cmd: 'reset' })));
       const started = now();
+      const cpuBefore = cpuTimeUs(server.child.pid!);
       for (let seq = 0; seq < messages; seq++) {
         await publish(server, seq);
         const next = started + ((seq + 1) * 1000) / rate;
         await sleep(Math.max(0, next - now()));
       }
       await settle(workers);
+      const cpuUsed = cpuTimeUs(server.child.pid!) - cpuBefore;
       const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
       const sorted = r.latencies.sort((a, b) => a - b);
       if (process.env.BENCH_HISTOGRAM) {
@@ -233,7 +242,8 @@ async function longPoll(kind: ServerKind): Promise<PollRow> {
         console.log(kind, edges.map((e, i) => `≤${e}:${sorted.filter((v) => v <= e && v > (edges[i - 1] ?? -1)).length}`).join(' '));
       }
       return { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
-        p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated };
+        p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated,
+        cpuUsPerAnswer: cpuUsed / r.received };
     });
   } finally {
     await stop(server.child);
@@ -584,10 +594,10 @@ if (wanted('longpoll')) {
   const rows = [await longPoll('reference'), await longPoll('evcomet')];
   results.longpoll = rows;
   say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers re-polling with their cursor, 20 messages/s (latency in ms)`);
-  say('| server | delivered | expected | lost | repeated | p50 | p99 | max |');
-  say('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) say(`| ${r.server} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`);
-  say(`p99 evcomet/reference: ${ratio(rows[1]!.p99, rows[0]!.p99)}`);
+  say('| server | delivered | expected | lost | repeated | p50 | p99 | max | server CPU µs per answer |');
+  say('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) say(`| ${r.server} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} |`);
+  say(`p99 evcomet/reference: ${ratio(rows[1]!.p99, rows[0]!.p99)}; server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
 }
 
 if (wanted('throughput')) {
