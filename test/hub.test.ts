@@ -158,6 +158,35 @@ describe('hub', () => {
     hub.close();
   });
 
+  it('hands a message to each subscriber once while listeners leave, end others and join during its delivery', () => {
+    const hub = hubAt({ now: 1e12 });
+    const before = publish(hub, 'c', 'before');
+    const got = new Map<string, unknown[]>();
+    const listen = (name: string, sub: ReturnType<Hub['subscribe']>, onMessage: () => void = () => {}) => {
+      got.set(name, []);
+      sub.listen({ messages: (batch) => { got.get(name)!.push(...batch.map((m) => m.data)); onMessage(); }, end: () => {} });
+      return sub;
+    };
+    let joiner: ReturnType<Hub['subscribe']> | null = null;
+    const first = listen('first', hub.subscribe('c', before.id), () => {
+      void first.return(); // leaves, as an answered poll does
+      void second.return(); // ends the next one before its turn
+      joiner ??= listen('joiner', hub.subscribe('c', before.id)); // joins from before the message
+    });
+    const second = listen('second', hub.subscribe('c', before.id));
+    const third = listen('third', hub.subscribe('c', before.id));
+    publish(hub, 'c', 'now');
+    expect(Object.fromEntries(got)).toEqual({ first: ['now'], second: [], third: ['now'], joiner: ['now'] });
+    expect(hub.stats().subscribers).toBe(2);
+    publish(hub, 'c', 'later');
+    expect(got.get('third')).toEqual(['now', 'later']);
+    expect(got.get('joiner')).toEqual(['now', 'later']);
+    void third.return();
+    void joiner!.return();
+    expect(hub.stats().subscribers).toBe(0);
+    hub.close();
+  });
+
   it('ends every subscription on close()', async () => {
     const hub = hubAt({ now: 1e12 });
     const sub = hub.subscribe('c');
