@@ -10,10 +10,9 @@ import { PollingBody, StreamingBody, type CometContext, type CometFeed } from '.
 import { httpError } from './errors.ts';
 import { isPromiseLike, respond, type View, type ViewRequest, type ViewResponse } from './views.ts';
 
-// Every Comet response: never cached, never buffered by a proxy, never sniffed.
+// Every Comet response: never cached, never sniffed, open to other origins.
 const cometHeaders = {
   'cache-control': 'no-cache, no-store',
-  'x-accel-buffering': 'no',
   'x-content-type-options': 'nosniff',
   'access-control-allow-origin': '*',
 };
@@ -57,8 +56,13 @@ function headersOf(encoder: Encoder, options: EncodeOptions): Record<string, str
     headers = { ...encoder.headers(options), ...cometHeaders };
     // Streams are close-delimited: no chunk framing on each message (6 bytes of
     // ~90), and no proxy that buffers chunked bodies; a stream ends by closing
-    // anyway and marks a deliberate end with its `reconnect` frame.
-    if (encoder.streaming) headers.connection = 'close';
+    // anyway and marks a deliberate end with its `reconnect` frame. nginx is
+    // told not to buffer them. A poll's answer is whole when it is sent, so it
+    // needs neither (and every header costs each of the many answers).
+    if (encoder.streaming) {
+      headers.connection = 'close';
+      headers['x-accel-buffering'] = 'no';
+    }
     headerCache.set(encoder, headers);
   }
   return headers;
