@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorHandler } from './error-handler.ts';
 import { httpError } from './errors.ts';
-import { createStreamer, type Streamer } from './stream.ts';
+import { createStreamer, type Streamer, type StreamHead } from './stream.ts';
 import { flatten, resolve, type Params, type Route, type UrlEntry } from './urls.ts';
 import { isAsyncIterable, isPromiseLike, isPushBody, isViewResponse, type Body, type ViewRequest, type ViewResponse, type ViewResult } from './views.ts';
 
@@ -91,17 +91,16 @@ function send(request: FastifyRequest, reply: FastifyReply, route: Route, stream
   if (isPushBody(body) || isAsyncIterable(body)) {
     reply.hijack();
     const res = reply.raw;
-    const head = { status, headers: streamHeaders(headers) };
+    const head = streamHead(status, headers);
     if (request.method === 'HEAD') {
       if (isPushBody(body)) body.stop('client-gone');
       else void body[Symbol.asyncIterator]().return?.();
       res.writeHead(head.status, head.headers).end();
       return;
     }
-    const options = { idleTimeoutMs: route.options.idleTimeoutMs };
     // Not awaited: an open stream keeps no frame of this handler alive.
-    if (isPushBody(body)) streamer.push(res, head, body, options);
-    else void streamer.stream(res, head, body, options);
+    if (isPushBody(body)) streamer.push(res, head, body, route.options);
+    else void streamer.stream(res, head, body, route.options);
     return;
   }
   reply.code(status).headers(headers);
@@ -151,8 +150,17 @@ class MountedRequest implements ViewRequest {
 
 // A stream's type is text unless the view says otherwise; nosniff keeps browsers
 // from holding chunks back while they guess it. Views that answer many requests
-// with one headers object (every Comet view does) get one result for it, made
+// with one headers object (every Comet view does) get one head for it, made
 // once: streams' heads are shared and never changed.
+const okHeads = new WeakMap<ViewResponse['headers'], StreamHead>();
+
+function streamHead(status: number, headers: ViewResponse['headers']): StreamHead {
+  if (status !== 200) return { status, headers: streamHeaders(headers) };
+  let head = okHeads.get(headers);
+  if (!head) okHeads.set(headers, (head = { status, headers: streamHeaders(headers) }));
+  return head;
+}
+
 const streamHeadersOf = new WeakMap<ViewResponse['headers'], OutgoingHttpHeaders>();
 
 function streamHeaders(headers: ViewResponse['headers']): OutgoingHttpHeaders {
