@@ -319,6 +319,9 @@ function messagesFrom(buffer: readonly Buffered[], at: number): Message[] {
   return messages;
 }
 
+// The queue of a finished subscription: nothing is pushed to one once it has left its channel.
+const noMessages: Message[] = [];
+
 // What next() and return() give once a subscription is over: one shared, settled
 // promise, since every poll's subscription ends this way.
 const finished: Promise<IteratorResult<Message[]>> = Promise.resolve(Object.freeze({ value: undefined, done: true }));
@@ -425,7 +428,7 @@ class HubSubscription implements Subscription {
   private finish(): void {
     this.done = true;
     if (this.linked) unlink(this.channelState.subscribers, this);
-    this.queue = [];
+    this.queue = noMessages;
     const w = this.waiting;
     this.waiting = null;
     w?.({ value: undefined, done: true });
