@@ -51,6 +51,33 @@ export interface Streamer {
 
 interface OpenStream {
   halt(reason: StopReason): void;
+  prevOpen: OpenStream | null;
+  nextOpen: OpenStream | null;
+}
+
+/**
+ * The open streams, to end them on shutdown: a list linked through the streams
+ * themselves. Every held long-poll joins and leaves it, a thousand times a
+ * message under load; a Set did that in a hash table rebuilt as it filled.
+ */
+interface OpenStreams { first: OpenStream | null; size: number }
+
+function join(open: OpenStreams, stream: OpenStream): void {
+  stream.prevOpen = null;
+  stream.nextOpen = open.first;
+  if (open.first) open.first.prevOpen = stream;
+  open.first = stream;
+  open.size++;
+}
+
+/** Takes `stream` out if it is in; harmless if it is not. */
+function leave(open: OpenStreams, stream: OpenStream): void {
+  if (stream !== open.first && !stream.prevOpen) return;
+  if (stream.prevOpen) stream.prevOpen.nextOpen = stream.nextOpen;
+  else open.first = stream.nextOpen;
+  if (stream.nextOpen) stream.nextOpen.prevOpen = stream.prevOpen;
+  stream.prevOpen = stream.nextOpen = null;
+  open.size--;
 }
 
 const stopped = Symbol('stopped');
@@ -60,7 +87,7 @@ type Wake = IteratorResult<Chunk> | typeof stopped | typeof drained;
 const rawClose = (head: StreamHead) => String(head.headers.connection).toLowerCase() === 'close';
 
 export function createStreamer(log: FastifyBaseLogger): Streamer {
-  const open = new Set<OpenStream>();
+  const open: OpenStreams = { first: null, size: 0 };
 
   async function run(res: ServerResponse, head: StreamHead, iterator: AsyncIterator<Chunk>, options: StreamOptions, entry: OpenStream): Promise<void> {
     const { idleTimeoutMs } = options;
@@ -132,15 +159,17 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
 
   return {
     stream(res, head, chunks, options) {
-      const entry: OpenStream = { halt: () => {} };
-      open.add(entry);
-      return run(res, head, chunks[Symbol.asyncIterator](), options, entry).finally(() => open.delete(entry));
+      const entry: OpenStream = { halt: () => {}, prevOpen: null, nextOpen: null };
+      join(open, entry);
+      return run(res, head, chunks[Symbol.asyncIterator](), options, entry).finally(() => leave(open, entry));
     },
     push(res, head, body, options) {
       new PushWriter(res, head, body, options.idleTimeoutMs, log, open).start();
     },
     async endAll() {
-      for (const entry of [...open]) entry.halt('shutdown');
+      const streams: OpenStream[] = [];
+      for (let stream = open.first; stream; stream = stream.nextOpen) streams.push(stream);
+      for (const stream of streams) stream.halt('shutdown');
       // Pull streams end a few microtasks later; push streams already have.
       while (open.size > 0) await new Promise((resolve) => setImmediate(resolve));
     },
@@ -172,6 +201,8 @@ function onWriterClose(this: WithWriter) { this[writerOf]?.halt('client-gone'); 
 function onWriterDrain(this: WithWriter | WithWriterSocket) { this[writerOf]?.drained(); }
 
 class PushWriter implements PushSink, OpenStream {
+  prevOpen: OpenStream | null = null;
+  nextOpen: OpenStream | null = null;
   private state: 'open' | StopReason | 'ended' = 'open';
   private idleTimer: NodeJS.Timeout | null = null;
   /** Set for a close-delimited body once its head is out: later chunks go to it directly. */
@@ -187,7 +218,7 @@ class PushWriter implements PushSink, OpenStream {
     private readonly body: PushBody,
     private readonly idleTimeoutMs: number | undefined,
     private readonly log: FastifyBaseLogger,
-    private readonly registry: Set<OpenStream>,
+    private readonly registry: OpenStreams,
   ) {
     this.raw = rawClose(head!);
   }
@@ -204,7 +235,7 @@ class PushWriter implements PushSink, OpenStream {
     // listeners, timer or place among the open streams. Events come
     // asynchronously, so none was missed meanwhile.
     if (this.state !== 'open') return;
-    this.registry.add(this);
+    join(this.registry, this);
     res[writerOf] = this;
     res.on('close', onWriterClose);
     res.on('error', onWriterClose);
@@ -305,7 +336,7 @@ class PushWriter implements PushSink, OpenStream {
       this.socket[writerOf] = undefined;
       this.socket = null;
     }
-    this.registry.delete(this);
+    leave(this.registry, this);
   }
 }
 
