@@ -267,7 +267,7 @@ export function createHub(options: HubOptions): Hub {
       const channel = channelFor(name);
       evictOld(channel);
       let gap: Gap | null = null;
-      let backlog: Message[] = [];
+      let backlog = noMessages;
       if (since !== undefined) {
         counters.resumes++;
         const parts = parseMessageId(since);
@@ -314,12 +314,14 @@ export function createHub(options: HubOptions): Hub {
 }
 
 function messagesFrom(buffer: readonly Buffered[], at: number): Message[] {
+  if (at >= buffer.length) return noMessages;
   const messages: Message[] = [];
   for (let i = at; i < buffer.length; i++) messages.push(buffer[i]!.message);
   return messages;
 }
 
-// The queue of a finished subscription: nothing is pushed to one once it has left its channel.
+// An empty queue, shared: most subscriptions (every waiting poll) hold nothing,
+// and push() makes a queue of their own when a message must wait.
 const noMessages: Message[] = [];
 
 // What next() and return() give once a subscription is over: one shared, settled
@@ -365,7 +367,8 @@ class HubSubscription implements Subscription {
       this.waiting = null;
       w({ value: [message], done: false });
     } else {
-      this.queue.push(message);
+      if (this.queue === noMessages) this.queue = [message];
+      else this.queue.push(message);
       if (this.queue.length > this.maxQueued) this.end('slow');
     }
   }
@@ -395,14 +398,14 @@ class HubSubscription implements Subscription {
   take(): Message[] | null {
     if (this.queue.length === 0) return null;
     const batch = this.queue;
-    this.queue = [];
+    this.queue = noMessages;
     return batch;
   }
 
   next(): Promise<IteratorResult<Message[]>> {
     if (this.queue.length > 0) {
       const batch = this.queue;
-      this.queue = [];
+      this.queue = noMessages;
       return Promise.resolve({ value: batch, done: false });
     }
     if (this.done) return finished;
@@ -421,7 +424,7 @@ class HubSubscription implements Subscription {
   private flush(): void {
     if (this.queue.length === 0 || !this.listener || this.paused || this.done) return;
     const batch = this.queue;
-    this.queue = [];
+    this.queue = noMessages;
     this.listener.messages(batch);
   }
 
