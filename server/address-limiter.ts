@@ -11,18 +11,23 @@ export interface AddressLimiter {
 }
 
 export function createAddressLimiter(max: number): AddressLimiter {
-  const open = new Map<string, number>();
+  // A counter object per address: one lookup per acquire or release, which every poll makes.
+  const open = new Map<string, { count: number }>();
   return {
     acquire(address) {
-      const count = open.get(address) ?? 0;
-      if (count >= max) return false;
-      open.set(address, count + 1);
+      const places = open.get(address);
+      if (!places) {
+        if (max < 1) return false;
+        open.set(address, { count: 1 });
+        return true;
+      }
+      if (places.count >= max) return false;
+      places.count++;
       return true;
     },
     release(address) {
-      const left = (open.get(address) ?? 1) - 1;
-      if (left <= 0) open.delete(address);
-      else open.set(address, left);
+      const places = open.get(address);
+      if (places && --places.count <= 0) open.delete(address);
     },
     get addresses() {
       return open.size;
