@@ -37,8 +37,8 @@ let firstAt = 0;
 let lastAt = 0;
 let pollingStopped = false;
 
-function record(tally: Tally, json: string, at: number): void {
-  const { t, seq } = payloadOf(JSON.parse(json));
+function record(tally: Tally, data: unknown, at: number): void {
+  const { t, seq } = payloadOf(data as Parameters<typeof payloadOf>[0]);
   if (seq === undefined) return;
   if (tally.seen.has(seq)) {
     tally.repeated++;
@@ -101,7 +101,7 @@ async function subscribe(kind: ServerKind, port: number, count: number, addresse
             const data = event.indexOf('data: ');
             if (data < 0) continue;
             const eol = event.indexOf('\n', data);
-            record(tally, event.slice(data + 6, eol < 0 ? undefined : eol), at);
+            record(tally, JSON.parse(event.slice(data + 6, eol < 0 ? undefined : eol)), at);
           }
         });
         socket.on('error', () => resolve());
@@ -144,7 +144,7 @@ async function poll(kind: ServerKind, port: number, count: number, addresses: st
         for (const item of JSON.parse(body) as Array<{ id?: string; data?: unknown; control?: string }>) {
           if (item.id === undefined) continue;
           cursor = item.id;
-          record(tally, JSON.stringify(item.data), at);
+          record(tally, item.data, at);
         }
         if (!pollingStopped) send();
       }
