@@ -21,6 +21,8 @@ export interface Report {
   lost: number;
   repeated: number;
   latencies: number[];
+  /** The seq of the message each latency is of, in the same order. */
+  seqs: number[];
   firstAt: number;
   lastAt: number;
 }
@@ -33,6 +35,7 @@ interface Tally { seen: Set<number>; repeated: number }
 const sockets = new Set<Socket>();
 let tallies: Tally[] = [];
 let latencies: number[] = [];
+let seqs: number[] = [];
 let firstAt = 0;
 let lastAt = 0;
 let pollingStopped = false;
@@ -46,6 +49,7 @@ function record(tally: Tally, data: unknown, at: number): void {
   }
   tally.seen.add(seq);
   latencies.push(at - t);
+  seqs.push(seq);
   if (!firstAt) firstAt = at;
   lastAt = at;
 }
@@ -166,7 +170,7 @@ function report(expected: number): Report {
     repeated += tally.repeated;
     lost += Math.max(0, expected - tally.seen.size);
   }
-  return { subscribers: tallies.length, received, lost, repeated, latencies, firstAt, lastAt };
+  return { subscribers: tallies.length, received, lost, repeated, latencies, seqs, firstAt, lastAt };
 }
 
 process.on('message', async (command: Command) => {
@@ -183,6 +187,7 @@ process.on('message', async (command: Command) => {
         tally.repeated = 0;
       }
       latencies = [];
+      seqs = [];
       firstAt = 0;
       lastAt = 0;
       process.send!({ ok: true });
@@ -199,6 +204,7 @@ process.on('message', async (command: Command) => {
       sockets.clear();
       tallies = [];
       latencies = [];
+      seqs = [];
       process.send!({ ok: true });
       break;
   }

@@ -132,7 +132,7 @@ function percentile(sorted: number[], p: number): number {
 function merge(reports: Report[]): Report {
   return reports.reduce((a, b) => ({
     subscribers: a.subscribers + b.subscribers, received: a.received + b.received, lost: a.lost + b.lost,
-    repeated: a.repeated + b.repeated, latencies: a.latencies.concat(b.latencies),
+    repeated: a.repeated + b.repeated, latencies: a.latencies.concat(b.latencies), seqs: a.seqs.concat(b.seqs),
     firstAt: Math.min(a.firstAt || Infinity, b.firstAt || Infinity), lastAt: Math.max(a.lastAt, b.lastAt),
   }));
 }
@@ -236,6 +236,7 @@ async function longPoll(kind: ServerKind): Promise<PollRow> {
       await settle(workers);
       const cpuUsed = cpuTimeUs(server.child.pid!) - cpuBefore;
       const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
+      if (process.env.BENCH_SLOW_MS) console.log(kind, slowMessages(r, Number(process.env.BENCH_SLOW_MS)));
       const sorted = r.latencies.sort((a, b) => a - b);
       if (process.env.BENCH_HISTOGRAM) {
         const edges = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
@@ -248,6 +249,21 @@ async function longPoll(kind: ServerKind): Promise<PollRow> {
   } finally {
     await stop(server.child);
   }
+}
+
+/** Which messages arrived late, and where in the run: `seq:late answers/max ms` for each message with a latency over `overMs`. */
+function slowMessages(r: Report, overMs: number): string {
+  const bySeq = new Map<number, { late: number; max: number }>();
+  r.latencies.forEach((latency, i) => {
+    if (latency <= overMs) return;
+    const seq = r.seqs[i]!;
+    const slow = bySeq.get(seq) ?? { late: 0, max: 0 };
+    slow.late++;
+    slow.max = Math.max(slow.max, latency);
+    bySeq.set(seq, slow);
+  });
+  const rows = [...bySeq].sort(([a], [b]) => a - b).map(([seq, { late, max }]) => `${seq}:${late}/${max.toFixed(0)}`);
+  return `answers over ${overMs} ms, by message (seq:answers/max ms): ${rows.join(' ') || 'none'}`;
 }
 
 interface ThroughputRow { server: ServerKind; subscribers: number; published: number; deliveries: number; perSecond: number; lost: number }
