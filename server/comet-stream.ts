@@ -10,6 +10,7 @@
 // a socket's buffer fills, the body pauses its source (which queues, bounded)
 // until the socket drains, and the queued messages go out as one write.
 import type { Control, EncodeOptions, Encoder, TransportName, WireMessage } from '../transports/encoder.ts';
+import { append, linkedList, remove, type Linked } from './linked-list.ts';
 import { pushBody, type PushBody, type PushSink } from './views.ts';
 
 /** Where a source's push-mode messages go. */
@@ -90,16 +91,11 @@ export interface HeartbeatTarget {
   beat(): void;
 }
 
-/**
- * A poll the holds queue answers when its time is up. The queue links its polls
- * through these fields, so holding one allocates nothing.
- */
-export interface HeldPoll {
+/** A poll the holds queue answers when its time is up; the queue links it through its own fields. */
+export interface HeldPoll extends Linked<HeldPoll> {
   expire(): void;
   /** When the hold runs out, in milliseconds since the queue began: a small integer for V8, not a boxed number per poll. */
   heldUntil: number;
-  heldPrev: HeldPoll | null;
-  heldNext: HeldPoll | null;
 }
 
 export interface PollHolds {
@@ -113,43 +109,27 @@ export interface PollHolds {
 /**
  * Held long-polls, all held for `holdMs`, in one queue with one timer. Every
  * poll is held equally long, so the order they came in is the order they run
- * out: the timer only ever waits for the first.
- *
- * The queue is a list linked through the polls themselves. A timer per poll
- * made a thousand timer objects a wave; a Map (the next try) was worse: with a
- * thousand polls added and deleted every 50 ms, everything they held survived
- * young-generation collections and was promoted (2 MB a collection, against
- * almost nothing without it), and the full collections that followed showed in
- * the long-poll p99.
+ * out: the timer only ever waits for the first. (A timer per poll made a
+ * thousand timer objects a wave; a Map, the next try, made what the polls held
+ * be promoted out of the young generation: see server/linked-list.ts.)
  */
 export function createPollHolds(holdMs: number): PollHolds {
   const start = Date.now();
   const clock = () => Date.now() - start;
-  let first: HeldPoll | null = null;
-  let last: HeldPoll | null = null;
-  let size = 0;
+  const held = linkedList<HeldPoll>();
   let timer: NodeJS.Timeout | null = null;
 
   function arm(): void {
-    if (timer || !first) return;
-    timer = setTimeout(expireDue, Math.max(0, first.heldUntil - clock()));
-  }
-
-  function unlink(poll: HeldPoll): void {
-    if (poll.heldPrev) poll.heldPrev.heldNext = poll.heldNext;
-    else first = poll.heldNext;
-    if (poll.heldNext) poll.heldNext.heldPrev = poll.heldPrev;
-    else last = poll.heldPrev;
-    poll.heldPrev = poll.heldNext = null;
-    size--;
+    if (timer || !held.first) return;
+    timer = setTimeout(expireDue, Math.max(0, held.first.heldUntil - clock()));
   }
 
   function expireDue(): void {
     timer = null;
     const now = clock();
-    while (first && first.heldUntil <= now) {
-      const poll = first;
-      unlink(poll);
+    while (held.first && held.first.heldUntil <= now) {
+      const poll = held.first;
+      remove(held, poll);
       poll.expire();
     }
     arm();
@@ -158,24 +138,17 @@ export function createPollHolds(holdMs: number): PollHolds {
   return {
     add(poll) {
       poll.heldUntil = clock() + holdMs;
-      poll.heldPrev = last;
-      poll.heldNext = null;
-      if (last) last.heldNext = poll;
-      else first = poll;
-      last = poll;
-      size++;
+      append(held, poll);
       arm();
     },
-    delete(poll) {
-      if (poll === first || poll.heldPrev) unlink(poll);
-    },
+    delete: (poll) => remove(held, poll),
     stop() {
       if (timer) clearTimeout(timer);
       timer = null;
-      while (first) unlink(first);
+      while (held.first) remove(held, held.first);
     },
     get size() {
-      return size;
+      return held.size;
     },
   };
 }
@@ -305,8 +278,9 @@ export class StreamingBody implements PushBody, SourceListener, HeartbeatTarget 
 export class PollingBody implements PushBody, SourceListener, HeldPoll {
   declare readonly [pushBody]: true;
   heldUntil = 0;
-  heldPrev: HeldPoll | null = null;
-  heldNext: HeldPoll | null = null;
+  listPrev: HeldPoll | null = null;
+  listNext: HeldPoll | null = null;
+  listOrder = 0;
   private sink: PushSink | null = null;
   private done = false;
 

@@ -8,6 +8,7 @@
 // resuming from an id at or above the floor gets exactly the buffered messages
 // after it; below the floor, or an id the hub cannot place, it is told of the
 // gap and gets the whole buffer instead.
+import { append, forEach, linkedList, remove, type LinkedList } from './linked-list.ts';
 import {
   compareMessageIds, createIdGenerator, formatMessageId, parseMessageId, type MessageIdParts,
 } from './message-id.ts';
@@ -127,59 +128,8 @@ interface Channel {
   name: string;
   buffer: Buffered[];
   floor: MessageIdParts;
-  subscribers: Subscribers;
-}
-
-/**
- * A channel's subscribers, in the order they came: a list linked through the
- * subscriptions themselves. Every long-poll subscribes and unsubscribes once,
- * a thousand times a message under load; a Set did that work in a hash table
- * that was rebuilt as it filled with deleted entries.
- */
-interface Subscribers {
-  first: HubSubscription | null;
-  last: HubSubscription | null;
-  size: number;
-  /** Subscriptions ever linked: each one's `order`, so a walk can tell who joined after it began. */
-  joined: number;
-}
-
-function link(list: Subscribers, subscription: HubSubscription): void {
-  subscription.order = ++list.joined;
-  subscription.prevSubscriber = list.last;
-  subscription.nextSubscriber = null;
-  if (list.last) list.last.nextSubscriber = subscription;
-  else list.first = subscription;
-  list.last = subscription;
-  list.size++;
-}
-
-// An unlinked subscription keeps its `next`, so a walk that stands on it (one
-// whose subscriber just left, or was ended by another's listener) goes on to
-// the ones after it.
-function unlink(list: Subscribers, subscription: HubSubscription): void {
-  if (subscription.prevSubscriber) subscription.prevSubscriber.nextSubscriber = subscription.nextSubscriber;
-  else list.first = subscription.nextSubscriber;
-  if (subscription.nextSubscriber) subscription.nextSubscriber.prevSubscriber = subscription.prevSubscriber;
-  else list.last = subscription.prevSubscriber;
-  subscription.prevSubscriber = null;
-  subscription.linked = false;
-  list.size--;
-}
-
-/**
- * Calls `fn` for each subscriber linked now. Those that leave meanwhile are
- * skipped; those that join are not visited (a subscriber that joins during a
- * delivery has that message in its backlog already).
- */
-function forEachSubscriber(list: Subscribers, fn: (subscriber: HubSubscription) => void): void {
-  const lastOrder = list.joined;
-  let subscriber = list.first;
-  while (subscriber && subscriber.order <= lastOrder) {
-    const next = subscriber.nextSubscriber;
-    if (subscriber.linked) fn(subscriber);
-    subscriber = next;
-  }
+  /** In the order they came. */
+  subscribers: LinkedList<HubSubscription>;
 }
 
 const SWEEP_INTERVAL_MS = 30_000;
@@ -208,7 +158,7 @@ export function createHub(options: HubOptions): Hub {
     let channel = channels.get(name);
     if (!channel) {
       if (!isValidChannelName(name)) throw new Error(`invalid channel name "${name}"`);
-      channel = { name, buffer: [], floor: forgottenFloor, subscribers: { first: null, last: null, size: 0, joined: 0 } };
+      channel = { name, buffer: [], floor: forgottenFloor, subscribers: linkedList() };
       channels.set(name, channel);
     }
     return channel;
@@ -251,7 +201,7 @@ export function createHub(options: HubOptions): Hub {
       }
       const single = [message];
       counters.delivered += channel.subscribers.size;
-      forEachSubscriber(channel.subscribers, (subscriber) => {
+      forEach(channel.subscribers, (subscriber) => {
         try {
           subscriber.push(message, single);
         } catch {
@@ -308,7 +258,7 @@ export function createHub(options: HubOptions): Hub {
 
     close() {
       clearInterval(sweep);
-      for (const channel of channels.values()) forEachSubscriber(channel.subscribers, (subscriber) => subscriber.end('closed'));
+      for (const channel of channels.values()) forEach(channel.subscribers, (subscriber) => subscriber.end('closed'));
     },
   };
 }
@@ -332,11 +282,10 @@ const finished: Promise<IteratorResult<Message[]>> = Promise.resolve(Object.free
 // connection, and prototype methods cost nothing per instance.
 class HubSubscription implements Subscription {
   endReason: Subscription['endReason'] = null;
-  /** Its place among the channel's subscribers (see Subscribers). */
-  prevSubscriber: HubSubscription | null = null;
-  nextSubscriber: HubSubscription | null = null;
-  order = 0;
-  linked = true;
+  /** Its place among the channel's subscribers (server/linked-list.ts). */
+  listPrev: HubSubscription | null = null;
+  listNext: HubSubscription | null = null;
+  listOrder = 0;
   private queue: Message[];
   private waiting: ((result: IteratorResult<Message[]>) => void) | null = null;
   private listener: SubscriptionListener | null = null;
@@ -351,7 +300,7 @@ class HubSubscription implements Subscription {
     private readonly counters: { slow: number },
   ) {
     this.queue = backlog;
-    link(channelState.subscribers, this);
+    append(channelState.subscribers, this);
   }
 
   get channel(): string {
@@ -430,7 +379,7 @@ class HubSubscription implements Subscription {
 
   private finish(): void {
     this.done = true;
-    if (this.linked) unlink(this.channelState.subscribers, this);
+    remove(this.channelState.subscribers, this);
     this.queue = noMessages;
     const w = this.waiting;
     this.waiting = null;

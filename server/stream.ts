@@ -23,6 +23,7 @@ import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorBody } from './errors.ts';
+import { append, forEach, linkedList, remove, type Linked, type LinkedList } from './linked-list.ts';
 import type { Chunk, PushBody, PushSink } from './views.ts';
 
 export type StopReason = 'client-gone' | 'idle-timeout' | 'shutdown';
@@ -49,35 +50,9 @@ export interface Streamer {
   readonly openCount: number;
 }
 
-interface OpenStream {
+// The open streams, to end them on shutdown, are a list linked through the streams themselves.
+interface OpenStream extends Linked<OpenStream> {
   halt(reason: StopReason): void;
-  prevOpen: OpenStream | null;
-  nextOpen: OpenStream | null;
-}
-
-/**
- * The open streams, to end them on shutdown: a list linked through the streams
- * themselves. Every held long-poll joins and leaves it, a thousand times a
- * message under load; a Set did that in a hash table rebuilt as it filled.
- */
-interface OpenStreams { first: OpenStream | null; size: number }
-
-function join(open: OpenStreams, stream: OpenStream): void {
-  stream.prevOpen = null;
-  stream.nextOpen = open.first;
-  if (open.first) open.first.prevOpen = stream;
-  open.first = stream;
-  open.size++;
-}
-
-/** Takes `stream` out if it is in; harmless if it is not. */
-function leave(open: OpenStreams, stream: OpenStream): void {
-  if (stream !== open.first && !stream.prevOpen) return;
-  if (stream.prevOpen) stream.prevOpen.nextOpen = stream.nextOpen;
-  else open.first = stream.nextOpen;
-  if (stream.nextOpen) stream.nextOpen.prevOpen = stream.prevOpen;
-  stream.prevOpen = stream.nextOpen = null;
-  open.size--;
 }
 
 const stopped = Symbol('stopped');
@@ -87,7 +62,7 @@ type Wake = IteratorResult<Chunk> | typeof stopped | typeof drained;
 const rawClose = (head: StreamHead) => String(head.headers.connection).toLowerCase() === 'close';
 
 export function createStreamer(log: FastifyBaseLogger): Streamer {
-  const open: OpenStreams = { first: null, size: 0 };
+  const open = linkedList<OpenStream>();
 
   async function run(res: ServerResponse, head: StreamHead, iterator: AsyncIterator<Chunk>, options: StreamOptions, entry: OpenStream): Promise<void> {
     const { idleTimeoutMs } = options;
@@ -159,17 +134,15 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
 
   return {
     stream(res, head, chunks, options) {
-      const entry: OpenStream = { halt: () => {}, prevOpen: null, nextOpen: null };
-      join(open, entry);
-      return run(res, head, chunks[Symbol.asyncIterator](), options, entry).finally(() => leave(open, entry));
+      const entry: OpenStream = { halt: () => {}, listPrev: null, listNext: null, listOrder: 0 };
+      append(open, entry);
+      return run(res, head, chunks[Symbol.asyncIterator](), options, entry).finally(() => remove(open, entry));
     },
     push(res, head, body, options) {
       new PushWriter(res, head, body, options.idleTimeoutMs, log, open).start();
     },
     async endAll() {
-      const streams: OpenStream[] = [];
-      for (let stream = open.first; stream; stream = stream.nextOpen) streams.push(stream);
-      for (const stream of streams) stream.halt('shutdown');
+      forEach(open, (stream) => stream.halt('shutdown'));
       // Pull streams end a few microtasks later; push streams already have.
       while (open.size > 0) await new Promise((resolve) => setImmediate(resolve));
     },
@@ -201,8 +174,9 @@ function onWriterClose(this: WithWriter) { this[writerOf]?.halt('client-gone'); 
 function onWriterDrain(this: WithWriter | WithWriterSocket) { this[writerOf]?.drained(); }
 
 class PushWriter implements PushSink, OpenStream {
-  prevOpen: OpenStream | null = null;
-  nextOpen: OpenStream | null = null;
+  listPrev: OpenStream | null = null;
+  listNext: OpenStream | null = null;
+  listOrder = 0;
   private state: 'open' | StopReason | 'ended' = 'open';
   private idleTimer: NodeJS.Timeout | null = null;
   /** Set for a close-delimited body once its head is out: later chunks go to it directly. */
@@ -218,7 +192,7 @@ class PushWriter implements PushSink, OpenStream {
     private readonly body: PushBody,
     private readonly idleTimeoutMs: number | undefined,
     private readonly log: FastifyBaseLogger,
-    private readonly registry: OpenStreams,
+    private readonly registry: LinkedList<OpenStream>,
   ) {
     this.raw = rawClose(head!);
   }
@@ -235,7 +209,7 @@ class PushWriter implements PushSink, OpenStream {
     // listeners, timer or place among the open streams. Events come
     // asynchronously, so none was missed meanwhile.
     if (this.state !== 'open') return;
-    join(this.registry, this);
+    append(this.registry, this);
     res[writerOf] = this;
     res.on('close', onWriterClose);
     res.on('error', onWriterClose);
@@ -336,7 +310,7 @@ class PushWriter implements PushSink, OpenStream {
       this.socket[writerOf] = undefined;
       this.socket = null;
     }
-    leave(this.registry, this);
+    remove(this.registry, this);
   }
 }
 
