@@ -152,23 +152,14 @@ class MountedRequest implements ViewRequest {
 // from holding chunks back while they guess it. Views that answer many requests
 // with one headers object (every Comet view does) get one head for it, made
 // once: streams' heads are shared and never changed.
-const okHeads = new WeakMap<ViewResponse['headers'], StreamHead>();
+const headsOf = new WeakMap<ViewResponse['headers'], StreamHead>();
 
 function streamHead(status: number, headers: ViewResponse['headers']): StreamHead {
-  if (status !== 200) return { status, headers: streamHeaders(headers) };
-  let head = okHeads.get(headers);
-  if (!head) okHeads.set(headers, (head = { status, headers: streamHeaders(headers) }));
-  return head;
-}
-
-const streamHeadersOf = new WeakMap<ViewResponse['headers'], OutgoingHttpHeaders>();
-
-function streamHeaders(headers: ViewResponse['headers']): OutgoingHttpHeaders {
-  let out = streamHeadersOf.get(headers);
-  if (!out) {
-    out = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
+  let head = headsOf.get(headers);
+  if (!head) {
+    const out: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
     for (const name in headers) out[name.toLowerCase()] = headers[name];
-    streamHeadersOf.set(headers, out);
+    headsOf.set(headers, (head = { status: 200, headers: out }));
   }
-  return out;
+  return status === 200 ? head : { status, headers: head.headers };
 }
