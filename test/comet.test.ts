@@ -154,6 +154,21 @@ describe.each(polling)('%s', (transport) => {
     expect(server.hub.stats().subscribers).toBe(0);
   });
 
+  it('answers text beyond ASCII byte for byte, with its length in bytes, held or at once', async () => {
+    server = await startApp();
+    const data = { text: 'grüße 😀 </script> \u2028 ☃' };
+    const held = fetch(`${server.base}${subscribeUrl(transport, 'room')}`);
+    await waitFor(() => server!.hub.stats().subscribers === 1, 1000, 'the poll to be held');
+    await server.publish('room', data);
+    const since = await server.publish('room', 'before');
+    await server.publish('room', data);
+    for (const res of [await held, await fetch(`${server.base}${subscribeUrl(transport, 'room', since)}`)]) {
+      const bytes = Buffer.from(await res.arrayBuffer());
+      expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+      expect(messagesOf(parseItems(transport, bytes.toString('utf8'))).map((m) => m.data)).toEqual([data]);
+    }
+  });
+
   it('times each held poll from its own start, whichever polls came, went or were answered meanwhile', async () => {
     server = await startApp({ LONGPOLL_HOLD_MS: '400' });
     const timed = (channel: string) => {
