@@ -8,7 +8,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { exampleUrls } from '../examples/urls.ts';
 import { transportNames, type TransportName } from '../transports/encoder.ts';
 import { createAddressLimiter, type AddressLimiter } from './address-limiter.ts';
-import { createAmqpBus } from './amqp-bus.ts';
 import type { Bus } from './bus.ts';
 import { createChatLines } from './chat-lines.ts';
 import { chatUrls } from './chat-urls.ts';
@@ -24,7 +23,6 @@ import { createForumEvents } from './forum-events.ts';
 import { createMemoryBus } from './memory-bus.ts';
 import { takeSnapshot } from './metrics.ts';
 import { mountViews } from './mount-views.ts';
-import { createMysqlStore } from './mysql-store.ts';
 import { createPresence, type Presence } from './presence.ts';
 import { createPublisher } from './publisher.ts';
 import { createRateLimiter, createSharedRateLimiter, type RateLimiter } from './rate-limiter.ts';
@@ -161,9 +159,14 @@ function staticRoot(): string {
   return existsSync(beside) ? beside : fileURLToPath(new URL('../../static/', import.meta.url));
 }
 
+// RabbitMQ's and MySQL's modules are loaded only when the settings ask for them:
+// amqplib and mysql2 are 4 MB of heap that the embedded default never uses, and
+// every full collection marks the whole old heap again (BENCHMARKS.md, session 5).
+
 /** The one place that picks the bus from the settings: RabbitMQ with AMQP_URL, else in-process. */
 async function createBus(settings: Settings, log: FastifyBaseLogger): Promise<Bus> {
   if (!settings.amqpUrl) return createMemoryBus();
+  const { createAmqpBus } = await import('./amqp-bus.ts');
   const bus = createAmqpBus({
     url: settings.amqpUrl,
     exchanges: settings.amqpExchanges,
@@ -181,6 +184,7 @@ async function createBus(settings: Settings, log: FastifyBaseLogger): Promise<Bu
 async function createStore(settings: Settings): Promise<{ store: Store; rate: RateLimiter }> {
   const { rateLines, rateWindowMs } = settings.chat;
   if (settings.mysqlUrl) {
+    const { createMysqlStore } = await import('./mysql-store.ts');
     const store = await createMysqlStore(settings);
     // Every process writes its lines to this one table: counting there is what
     // keeps N processes from allowing a user N times the limit.
