@@ -3,10 +3,12 @@
 // load-generator processes (bench/load.ts), and prints one table. Results go to
 // bench/results.json and the latency chart to bench/latency.svg. Everything runs
 // compiled (dist/), as a deployment would: no TypeScript loader in the way.
-//   npm run bench                 everything (about five minutes)
+//   npm run bench                 everything (about seven minutes)
 //   npm run bench -- --quick      smaller sizes, for a quick look
 //   npm run bench -- --only=hold,fanout   (hold, fanout, longpoll, throughput, hello, wire, amqp, chat)
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
+//   npm run bench -- --only=longpoll --rounds=5       long-poll rounds per server (default 3)
+//   npm run bench -- --only=longpoll --same-server    the reference against itself: the machine's noise
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,10 @@ import { latencyChart } from './chart.ts';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const LONGPOLL_SECONDS = quick ? 3 : 10;
+const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 3));
+// The long-poll scenario with the reference in both places: how far two runs of one server differ.
+const sameServerTwice = args.includes('--same-server');
 const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 const wanted = (name: string) => !only || only.includes(name);
 
@@ -200,6 +206,8 @@ async function fanout(kind: ServerKind, subscribers: number): Promise<LatencyRow
 }
 
 interface PollRow extends LatencyRow { delivered: number; expected: number; cpuUsPerAnswer: number }
+/** One server's long-poll round: its row and what pooling rounds needs. */
+interface PollRound { row: PollRow; latencies: number[]; cpuUs: number }
 
 /** The CPU time a process has used, user and system, in microseconds (Linux /proc). */
 function cpuTimeUs(pid: number): number {
@@ -208,12 +216,11 @@ function cpuTimeUs(pid: number): number {
 }
 const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux the bench runs on
 
-async function longPoll(kind: ServerKind): Promise<PollRow> {
+async function longPoll(kind: ServerKind): Promise<PollRound> {
   const server = await startServer(kind);
   const pollers = quick ? 200 : 1000;
   const rate = 20;
-  const seconds = quick ? 3 : 10;
-  const messages = rate * seconds;
+  const messages = rate * LONGPOLL_SECONDS;
   try {
     return await withWorkers(pollers, async (workers, shares) => {
       await Promise.all(workers.map((w, i) => w.send({ cmd: 'poll', kind, port: server.port, count: shares[i]!, addresses: ADDRESSES })));
@@ -234,7 +241,7 @@ async function longPoll(kind: ServerKind): Promise<PollRow> {
         await sleep(Math.max(0, next - now()));
       }
       await settle(workers);
-      const cpuUsed = cpuTimeUs(server.child.pid!) - cpuBefore;
+      const cpuUs = cpuTimeUs(server.child.pid!) - cpuBefore;
       const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
       if (process.env.BENCH_SLOW_MS) console.log(kind, slowMessages(r, Number(process.env.BENCH_SLOW_MS)));
       const sorted = r.latencies.sort((a, b) => a - b);
@@ -242,13 +249,25 @@ async function longPoll(kind: ServerKind): Promise<PollRow> {
         const edges = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
         console.log(kind, edges.map((e, i) => `≤${e}:${sorted.filter((v) => v <= e && v > (edges[i - 1] ?? -1)).length}`).join(' '));
       }
-      return { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
+      const row = { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
         p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated,
-        cpuUsPerAnswer: cpuUsed / r.received };
+        cpuUsPerAnswer: cpuUs / r.received };
+      return { row, latencies: sorted, cpuUs };
     });
   } finally {
     await stop(server.child);
   }
+}
+
+/** One row for all of a server's rounds: the percentiles of every answer they got, the CPU of all of them. */
+function pooled(rounds: PollRound[]): PollRow {
+  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const sum = (pick: (row: PollRow) => number) => rounds.reduce((total, r) => total + pick(r.row), 0);
+  const first = rounds[0]!.row;
+  return { server: first.server, subscribers: first.subscribers, messages: sum((row) => row.messages),
+    delivered: sum((row) => row.delivered), expected: sum((row) => row.expected), lost: sum((row) => row.lost), repeated: sum((row) => row.repeated),
+    p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN,
+    cpuUsPerAnswer: rounds.reduce((total, r) => total + r.cpuUs, 0) / sum((row) => row.delivered) };
 }
 
 /** Which messages arrived late, and where in the run: `seq:late answers/max ms` for each message with a latency over `overMs`. */
@@ -607,13 +626,28 @@ if (wanted('fanout')) {
 }
 
 if (wanted('longpoll')) {
-  const rows = [await longPoll('reference'), await longPoll('evcomet')];
+  // The tail of one ten-second run moves by up to a quarter between two runs of
+  // the same server on this shared machine, and either server now and then has a
+  // round of repeated full collections (BENCHMARKS.md, session 5). So the servers
+  // take turns for several rounds, each going first in every other one, and each
+  // server's row holds every answer of all its rounds. Each round's ratio is shown too.
+  const rivals: [ServerKind, ServerKind] = ['reference', sameServerTwice ? 'reference' : 'evcomet'];
+  const rounds: Array<[PollRound, PollRound]> = [];
+  for (let round = 0; round < LONGPOLL_ROUNDS; round++) {
+    const [first, second] = round % 2 === 0 ? rivals : [rivals[1], rivals[0]];
+    const a = await longPoll(first);
+    const b = await longPoll(second);
+    rounds.push(round % 2 === 0 ? [a, b] : [b, a]);
+  }
+  const rows = [pooled(rounds.map(([ref]) => ref)), pooled(rounds.map(([, ours]) => ours))];
   results.longpoll = rows;
-  say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers re-polling with their cursor, 20 messages/s (latency in ms)`);
+  results.longpollRounds = rounds.map((pair) => pair.map((r) => r.row));
+  const names = sameServerTwice ? ['reference', 'reference again'] : rivals;
+  say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers re-polling with their cursor, 20 messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
   say('| server | delivered | expected | lost | repeated | p50 | p99 | max | server CPU µs per answer |');
   say('|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) say(`| ${r.server} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} |`);
-  say(`p99 evcomet/reference: ${ratio(rows[1]!.p99, rows[0]!.p99)}; server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
+  rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} |`));
+  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round: ${rounds.map(([ref, ours]) => ratio(ours.row.p99, ref.row.p99)).join(', ')}); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
 }
 
 if (wanted('throughput')) {
