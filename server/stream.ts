@@ -355,7 +355,9 @@ function sizedHeaderListOf(headers: OutgoingHttpHeaders, length: number): string
 // string: Node then joins the two, where a Buffer body costs it a second chunk
 // and more bookkeeping per answer (measured: 0.4 µs of a poll's 15 in a
 // fan-out loop). latin1 gives each byte one character, so the bytes are the
-// same. A message answering a thousand polls gives them one body: its text is kept.
+// same. A message answering a thousand polls gives them one body: its text is
+// kept, which is sound because a body never changes once written (PushSink).
+// Made afresh per answer, the text cost most of the gain (0.11 µs, not 0.37).
 let lastBody: Uint8Array | null = null;
 let lastText = '';
 

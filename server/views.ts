@@ -65,7 +65,9 @@ export interface PushSink {
   /** Ends the response cleanly. */
   end(): void;
   /** Ends the response with `body` as its last chunk; if nothing was written
-   * before, it is the whole body, sent with a Content-Length (a poll's answer). */
+   * before, it is the whole body, sent with a Content-Length (a poll's answer).
+   * As with any Node write, `body` must not change once passed: one body may
+   * answer many polls, and its text is kept between them. */
   endWith(body: Uint8Array): void;
 }
 
