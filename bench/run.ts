@@ -3,7 +3,7 @@
 // load-generator processes (bench/load.ts), and prints one table. Results go to
 // bench/results.json and the latency chart to bench/latency.svg. Everything runs
 // compiled (dist/), as a deployment would: no TypeScript loader in the way.
-//   npm run bench                 everything (about seven minutes)
+//   npm run bench                 everything (about eight minutes)
 //   npm run bench -- --quick      smaller sizes, for a quick look
 //   npm run bench -- --only=hold,fanout   (hold, fanout, longpoll, throughput, hello, wire, amqp, chat)
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
