@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
@@ -51,17 +52,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // --- processes -------------------------------------------------------------------
 
-interface Server { kind: ServerKind | 'fastify'; port: number; child: ChildProcess }
+interface Server {
+  kind: ServerKind | 'fastify';
+  port: number;
+  child: ChildProcess;
+  /** Full (mark-compact) collections so far, counted when started with `traceGc`. */
+  fullGcs: number;
+}
 
-async function startServer(kind: Server['kind'], env: Record<string, string> = {}): Promise<Server> {
+async function startServer(kind: Server['kind'], env: Record<string, string> = {}, { traceGc = false } = {}): Promise<Server> {
   const script = { evcomet: 'evcomet-server.js', reference: 'reference-server.js', fastify: 'fastify-hello-server.js' }[kind];
   const child = fork(new URL(script, here), {
-    execArgv: ['--expose-gc', ...cpuProf],
+    execArgv: ['--expose-gc', ...(traceGc ? ['--trace-gc'] : []), ...cpuProf],
     env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', traceGc ? 'pipe' : 'ignore', 'inherit', 'ipc'],
   });
   const [message] = (await Promise.race([once(child, 'message'), sleep(20_000).then(() => { throw new Error(`${kind} did not start`); })])) as [{ port: number }];
-  return { kind, port: message.port, child };
+  const server: Server = { kind, port: message.port, child, fullGcs: 0 };
+  // --trace-gc prints a line per collection; a full one says Mark-Compact.
+  if (traceGc) createInterface({ input: child.stdout! }).on('line', (line) => { if (line.includes('Mark-Compact')) server.fullGcs++; });
+  return server;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -205,7 +215,13 @@ async function fanout(kind: ServerKind, subscribers: number): Promise<LatencyRow
   }
 }
 
-interface PollRow extends LatencyRow { delivered: number; expected: number; cpuUsPerAnswer: number }
+interface PollRow extends LatencyRow {
+  delivered: number;
+  expected: number;
+  cpuUsPerAnswer: number;
+  /** Full collections in the server during the measured seconds: what a bad round usually has (BENCHMARKS.md, session 5). */
+  fullGcs: number;
+}
 /** One server's long-poll round: its row and what pooling rounds needs. */
 interface PollRound { row: PollRow; latencies: number[]; cpuUs: number }
 
@@ -217,7 +233,7 @@ function cpuTimeUs(pid: number): number {
 const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux the bench runs on
 
 async function longPoll(kind: ServerKind): Promise<PollRound> {
-  const server = await startServer(kind);
+  const server = await startServer(kind, {}, { traceGc: true });
   const pollers = quick ? 200 : 1000;
   const rate = 20;
   const messages = rate * LONGPOLL_SECONDS;
@@ -235,6 +251,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       await Promise.all(workers.map((w) => w.send({ cmd: 'reset' })));
       const started = now();
       const cpuBefore = cpuTimeUs(server.child.pid!);
+      const fullGcsBefore = server.fullGcs;
       for (let seq = 0; seq < messages; seq++) {
         await publish(server, seq);
         const next = started + ((seq + 1) * 1000) / rate;
@@ -242,6 +259,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       }
       await settle(workers);
       const cpuUs = cpuTimeUs(server.child.pid!) - cpuBefore;
+      const fullGcs = server.fullGcs - fullGcsBefore;
       const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
       if (process.env.BENCH_SLOW_MS) console.log(kind, slowMessages(r, Number(process.env.BENCH_SLOW_MS)));
       const sorted = r.latencies.sort((a, b) => a - b);
@@ -251,7 +269,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       }
       const row = { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
         p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated,
-        cpuUsPerAnswer: cpuUs / r.received };
+        cpuUsPerAnswer: cpuUs / r.received, fullGcs };
       return { row, latencies: sorted, cpuUs };
     });
   } finally {
@@ -267,7 +285,7 @@ function pooled(rounds: PollRound[]): PollRow {
   return { server: first.server, subscribers: first.subscribers, messages: sum((row) => row.messages),
     delivered: sum((row) => row.delivered), expected: sum((row) => row.expected), lost: sum((row) => row.lost), repeated: sum((row) => row.repeated),
     p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN,
-    cpuUsPerAnswer: rounds.reduce((total, r) => total + r.cpuUs, 0) / sum((row) => row.delivered) };
+    cpuUsPerAnswer: rounds.reduce((total, r) => total + r.cpuUs, 0) / sum((row) => row.delivered), fullGcs: sum((row) => row.fullGcs) };
 }
 
 /** Which messages arrived late, and where in the run: `seq:late answers/max ms` for each message with a latency over `overMs`. */
@@ -644,10 +662,11 @@ if (wanted('longpoll')) {
   results.longpollRounds = rounds.map((pair) => pair.map((r) => r.row));
   const names = sameServerTwice ? ['reference', 'reference again'] : rivals;
   say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers re-polling with their cursor, 20 messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
-  say('| server | delivered | expected | lost | repeated | p50 | p99 | max | server CPU µs per answer |');
-  say('|---|---|---|---|---|---|---|---|---|');
-  rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} |`));
-  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round: ${rounds.map(([ref, ours]) => ratio(ours.row.p99, ref.row.p99)).join(', ')}); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
+  say('| server | delivered | expected | lost | repeated | p50 | p99 | max | server CPU µs per answer | full GCs while measured |');
+  say('|---|---|---|---|---|---|---|---|---|---|');
+  rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} |`));
+  const byRound = rounds.map(([ref, ours]) => `${ratio(ours.row.p99, ref.row.p99)} (${ref.row.fullGcs}, ${ours.row.fullGcs})`);
+  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round, with each server's full GCs: ${byRound.join(', ')}); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
 }
 
 if (wanted('throughput')) {
