@@ -34,7 +34,7 @@ export function append<T extends Linked<T>>(list: LinkedList<T>, member: T): voi
   list.size++;
 }
 
-export function isIn<T extends Linked<T>>(list: LinkedList<T>, member: T): boolean {
+function isIn<T extends Linked<T>>(list: LinkedList<T>, member: T): boolean {
   return member.listPrev !== null || list.first === member;
 }
 

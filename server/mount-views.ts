@@ -60,7 +60,8 @@ function methodsOf(route: Route): string[] {
 function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], prefix: string, streamer: Streamer): unknown {
   const { url } = request;
   const queryAt = url.indexOf('?');
-  const rawPath = (queryAt < 0 ? url : url.slice(0, queryAt)).slice(prefix.length) || '/';
+  const urlPath = queryAt < 0 ? url : url.slice(0, queryAt);
+  const rawPath = urlPath.slice(prefix.length) || '/';
   let pathname = rawPath;
   if (rawPath.includes('%')) {
     try {
@@ -70,7 +71,7 @@ function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], pr
     }
   }
   const found = resolve(group, pathname);
-  if (!found) throw httpError('not_found', `No such path: ${request.method} ${queryAt < 0 ? url : url.slice(0, queryAt)}`);
+  if (!found) throw httpError('not_found', `No such path: ${request.method} ${urlPath}`);
   const { route, params } = found;
   const allowed = allowedMethods.get(route)!;
   if (!allowed.includes(request.method)) {
