@@ -2,14 +2,12 @@
 // `errorHandler` also serves as fastify's `frameworkErrors` option, which answers
 // URLs that fastify cannot even route (bad percent-encoding).
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody } from './errors.ts';
+import { errorBody, errorHeaders } from './errors.ts';
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const { status, body } = errorBody(err);
   if (status >= 500 && status !== 503) request.log.error({ err }, 'request failed');
-  // A wait the error names (rate limits) is also said the standard way.
-  if (typeof body.retryAfter === 'number') void reply.header('retry-after', String(body.retryAfter));
-  void reply.code(status).type('application/json; charset=utf-8').send(body);
+  void reply.headers(errorHeaders(body)).code(status).type('application/json; charset=utf-8').send(body);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {

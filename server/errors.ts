@@ -85,3 +85,8 @@ export function errorBody(err: unknown): { status: number; body: Record<string, 
   }
   return { status: 500, body: { error: 'internal', message: errorCodes.internal.message } };
 }
+
+/** What an error's answer says in headers beyond its JSON type: a wait it names (rate limits), the standard way. */
+export function errorHeaders(body: Record<string, unknown>): Record<string, string> {
+  return typeof body.retryAfter === 'number' ? { 'retry-after': String(body.retryAfter) } : {};
+}

@@ -22,7 +22,7 @@
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
-import { errorBody } from './errors.ts';
+import { errorBody, errorHeaders } from './errors.ts';
 import { append, forEach, linkedList, remove, type Linked, type LinkedList } from './linked-list.ts';
 import type { Chunk, PushBody, PushSink } from './views.ts';
 
@@ -156,9 +156,11 @@ function answerError(res: ServerResponse, err: unknown, log: FastifyBaseLogger):
   if (!res.headersSent) {
     const { status, body } = errorBody(err);
     if (status >= 500) log.error({ err }, 'view failed before its first chunk');
+    const json = JSON.stringify(body);
+    // With its length the connection stays open for the client's next request, as after any answer.
     res.removeHeader('transfer-encoding');
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify(body));
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json), ...errorHeaders(body) });
+    res.end(json);
   } else {
     log.error({ err }, 'view failed mid-stream; cutting the connection');
     res.destroy();

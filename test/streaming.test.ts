@@ -172,6 +172,26 @@ describe('streaming a view', () => {
     expect(JSON.parse(refused.body)).toEqual({ error: 'bad_parameter', message: 'no such thing', parameter: 'x' });
   });
 
+  it('keeps the connection open after such an error, as after any answer, and says a wait the error names', async () => {
+    server = await startViewServer([
+      path('wait', () => (async function* () {
+        throw httpError('rate_limited', undefined, { retryAfter: 7 });
+      })()),
+    ]);
+    const conn = await openConnection(server.port);
+    const first = await conn.request(get('/wait'));
+    await conn.finished();
+    expect(first.status).toBe(429);
+    expect(first.headers['content-length']).toBe(String(Buffer.byteLength(first.body)));
+    expect(first.headers['retry-after']).toBe('7');
+    expect(first.headers['connection']).toBe('keep-alive');
+    const second = await conn.request(get('/wait'));
+    await conn.finished();
+    expect(second.status).toBe(429);
+    expect(conn.socket.destroyed).toBe(false);
+    conn.close();
+  });
+
   it('cuts the connection when the view fails after its first chunk', async () => {
     server = await startViewServer([path('half', () => (async function* () {
       yield 'first\n';
