@@ -5,12 +5,12 @@
 //
 //   app.register(mountViews, { urls: [path('clock', clock)], prefix: '/examples' })
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorHandler } from './error-handler.ts';
 import { httpError } from './errors.ts';
-import { createStreamer, type Streamer, type StreamHead } from './stream.ts';
-import { flatten, resolve, type Params, type Route, type UrlEntry } from './urls.ts';
-import { isAsyncIterable, isPromiseLike, isPushBody, isViewResponse, type Body, type ViewRequest, type ViewResponse, type ViewResult } from './views.ts';
+import { createStreamer, sendStream, type Streamer } from './stream.ts';
+import { flatten, resolve, type Route, type UrlEntry } from './urls.ts';
+import { HttpViewRequest } from './view-request.ts';
+import { isAsyncIterable, isPromiseLike, isPushBody, isViewResponse, type Body, type ViewResult } from './views.ts';
 
 export interface MountViewsOptions {
   urls: readonly UrlEntry[];
@@ -79,7 +79,7 @@ function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], pr
     throw httpError('method_not_allowed', `${request.method} is not allowed here`, { allow: allowed });
   }
 
-  const viewRequest = new MountedRequest(request, reply.raw, pathname, params, queryAt < 0 ? '' : url.slice(queryAt + 1));
+  const viewRequest = new HttpViewRequest(request.raw, reply.raw, pathname, params, queryAt < 0 ? '' : url.slice(queryAt + 1), request);
   const result = route.view(viewRequest);
   if (isPromiseLike(result)) return Promise.resolve(result).then((settled) => send(request, reply, route, streamer, settled));
   send(request, reply, route, streamer, result);
@@ -91,17 +91,7 @@ function send(request: FastifyRequest, reply: FastifyReply, route: Route, stream
 
   if (isPushBody(body) || isAsyncIterable(body)) {
     reply.hijack();
-    const res = reply.raw;
-    const head = streamHead(status, headers);
-    if (request.method === 'HEAD') {
-      if (isPushBody(body)) body.stop('client-gone');
-      else void body[Symbol.asyncIterator]().return?.();
-      res.writeHead(head.status, head.headers).end();
-      return;
-    }
-    // Not awaited: an open stream keeps no frame of this handler alive.
-    if (isPushBody(body)) streamer.push(res, head, body, route.options);
-    else void streamer.stream(res, head, body, route.options);
+    sendStream(streamer, reply.raw, request.method, { status, headers, body }, route.options);
     return;
   }
   reply.code(status).headers(headers);
@@ -111,56 +101,4 @@ function send(request: FastifyRequest, reply: FastifyReply, route: Route, stream
   }
   if (body instanceof Uint8Array && !reply.hasHeader('content-type')) reply.type('application/octet-stream');
   reply.send(body);
-}
-
-// The ViewRequest a view sees. The signal and the parsed query are made only
-// when a view asks for them (most long-lived Comet requests never do), and
-// nothing keeps this object once the view lets go of it.
-class MountedRequest implements ViewRequest {
-  private controller: AbortController | null = null;
-  private parsedQuery: URLSearchParams | null = null;
-
-  constructor(
-    readonly raw: FastifyRequest,
-    private readonly res: ServerResponse,
-    readonly path: string,
-    readonly params: Params,
-    private readonly queryString: string,
-  ) {}
-
-  get method() { return this.raw.method; }
-  get headers() { return this.raw.headers; }
-  get body() { return this.raw.body; }
-  get ip() { return this.raw.ip; }
-
-  get query(): URLSearchParams {
-    return (this.parsedQuery ??= new URLSearchParams(this.queryString));
-  }
-
-  /** Aborts when the response is over ('close' comes for every end: finished, cut or client gone). */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      const controller = (this.controller = new AbortController());
-      const { res } = this;
-      if (res.closed) controller.abort(res.writableFinished ? 'done' : 'client-gone');
-      else res.once('close', () => controller.abort(res.writableFinished ? 'done' : 'client-gone'));
-    }
-    return this.controller.signal;
-  }
-}
-
-// A stream's type is text unless the view says otherwise; nosniff keeps browsers
-// from holding chunks back while they guess it. Views that answer many requests
-// with one headers object (every Comet view does) get one head for it, made
-// once: streams' heads are shared and never changed.
-const headsOf = new WeakMap<ViewResponse['headers'], StreamHead>();
-
-function streamHead(status: number, headers: ViewResponse['headers']): StreamHead {
-  let head = headsOf.get(headers);
-  if (!head) {
-    const out: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
-    for (const name in headers) out[name.toLowerCase()] = headers[name];
-    headsOf.set(headers, (head = { status: 200, headers: out }));
-  }
-  return status === 200 ? head : { status, headers: head.headers };
 }

@@ -24,7 +24,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorBody, errorHeaders } from './errors.ts';
 import { append, forEach, linkedList, remove, type Linked, type LinkedList } from './linked-list.ts';
-import type { Chunk, PushBody, PushSink } from './views.ts';
+import { isPushBody, type Chunk, type PushBody, type PushSink, type ViewResponse } from './views.ts';
 
 export type StopReason = 'client-gone' | 'idle-timeout' | 'shutdown';
 
@@ -152,7 +152,44 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
   };
 }
 
-function answerError(res: ServerResponse, err: unknown, log: FastifyBaseLogger): void {
+/** Writes a streamed answer (a push body or an async iterable) to `res`; for HEAD, its head alone. */
+export function sendStream(streamer: Streamer, res: ServerResponse, method: string, { status, headers, body }: StreamedResponse, options: StreamOptions): void {
+  const head = streamHead(status, headers);
+  if (method === 'HEAD') {
+    if (isPushBody(body)) body.stop('client-gone');
+    else void body[Symbol.asyncIterator]().return?.();
+    res.writeHead(head.status, head.headers).end();
+    return;
+  }
+  // Not awaited: an open stream keeps no frame of this handler alive.
+  if (isPushBody(body)) streamer.push(res, head, body, options);
+  else void streamer.stream(res, head, body, options);
+}
+
+export interface StreamedResponse {
+  status: number;
+  headers: ViewResponse['headers'];
+  body: PushBody | AsyncIterable<Chunk>;
+}
+
+// A stream's type is text unless the view says otherwise; nosniff keeps browsers
+// from holding chunks back while they guess it. Views that answer many requests
+// with one headers object (every Comet view does) get one head for it, made
+// once: streams' heads are shared and never changed.
+const headsOf = new WeakMap<ViewResponse['headers'], StreamHead>();
+
+function streamHead(status: number, headers: ViewResponse['headers']): StreamHead {
+  let head = headsOf.get(headers);
+  if (!head) {
+    const out: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
+    for (const name in headers) out[name.toLowerCase()] = headers[name];
+    headsOf.set(headers, (head = { status: 200, headers: out }));
+  }
+  return status === 200 ? head : { status, headers: head.headers };
+}
+
+/** Answers `err` as JSON if nothing was sent yet; else cuts the connection, so the client sees an incomplete body. */
+export function answerError(res: ServerResponse, err: unknown, log: FastifyBaseLogger): void {
   if (!res.headersSent) {
     const { status, body } = errorBody(err);
     if (status >= 500) log.error({ err }, 'view failed before its first chunk');

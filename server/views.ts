@@ -25,8 +25,9 @@ export interface ViewRequest {
   /** Aborted when the response ends for any reason: the client left, the view
    * idled out, or the server is shutting down. Pass it to whatever you await. */
   signal: AbortSignal;
-  /** The fastify request, for plugins (cookies, sessions) that decorate it. */
-  raw: FastifyRequest;
+  /** The fastify request, for plugins (cookies, sessions) that decorate it;
+   * absent for a subscribe answered on the Comet lane (server/comet-lane.ts). */
+  raw: FastifyRequest | undefined;
 }
 
 const responseBrand: unique symbol = Symbol('evcomet.response');
