@@ -1,6 +1,7 @@
 // The assembly: the one place that decides what the server is made of.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import fastifyCompress from '@fastify/compress';
 import fastifyStatic from '@fastify/static';
@@ -12,6 +13,7 @@ import type { Bus } from './bus.ts';
 import { createChatLines } from './chat-lines.ts';
 import { chatUrls } from './chat-urls.ts';
 import { createHeartbeats, createPollHolds } from './comet-stream.ts';
+import { cometLane, type CometLane } from './comet-lane.ts';
 import { cometUrls } from './comet-urls.ts';
 import type { CometContext } from './comet-stream.ts';
 import type { Settings } from './config.ts';
@@ -27,7 +29,9 @@ import { createPresence, type Presence } from './presence.ts';
 import { createPublisher } from './publisher.ts';
 import { createRateLimiter, createSharedRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import { statusUrls } from './status-urls.ts';
+import { createStreamer } from './stream.ts';
 import type { Store } from './store.ts';
+import { flatten } from './urls.ts';
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -46,10 +50,14 @@ export interface App {
 }
 
 export async function buildApp(settings: Settings, options: AppOptions = {}): Promise<App> {
+  // Subscribe GETs take the Comet lane (server/comet-lane.ts), in front of
+  // fastify, once the views are mounted.
+  let lane: CometLane | null = null;
   // Requests that arrive on kept-alive connections while we stop get our own 503.
   // Request logging is off unless asked for: every long-poll is a request, and a
   // thousand pollers would write tens of thousands of lines a second.
   const app = Fastify({
+    serverFactory: (handler, serverOptions) => laneServer(handler, serverOptions, (req, res) => lane?.(req, res) ?? false),
     logger: options.logger ?? false,
     logController: new LogController({ disableRequestLogging: !options.logRequests }),
     frameworkErrors: errorHandler,
@@ -112,6 +120,9 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     await bus.close();
     await store.close();
   });
+  // Requests on the Comet lane never reach fastify's hooks. While closing, the
+  // lane leaves every request to fastify, so that this hook answers it; a hook
+  // that subscribes must pass too needs the lane to leave them (comet-lane.ts).
   app.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done(); // a callback hook: no promise per request
     reply.header('connection', 'close');
@@ -132,9 +143,12 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   });
   // Healthy while it can serve its subscribers, broker or not; the bus's state is told.
   app.get('/healthz', async () => ({ ok: true, uptime: Math.round(process.uptime()), pid: process.pid, bus: bus.state().state }));
+  const streamer = createStreamer(app.log);
+  const comets = cometUrls({ hub, publish, comet, limiter, publishToken: settings.publishToken });
   await app.register(mountViews, {
+    streamer,
     urls: [
-      ...cometUrls({ hub, publish, comet, limiter, publishToken: settings.publishToken }),
+      ...comets,
       ...statusUrls(() => takeSnapshot(hub, comet, services(), bus.state(), forumEvents.counters)),
       ...chatUrls({ hub, store, lines, presence, comet, limiter, settings: settings.chat, secret }),
     ],
@@ -143,6 +157,10 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     urls: exampleUrls({ publish: (channel, data) => publish('chat', channel, data), recent: (channel, limit) => hub.recent(channel, limit), comet }),
     prefix: '/examples',
   });
+  // Not with request logging on: fastify logs only the requests it routes.
+  if (!options.logRequests) {
+    lane = cometLane({ route: flatten(comets).find((route) => route.options.name === 'comet-channel')!, streamer, closing: () => closing, log: app.log });
+  }
   return { fastify: app, hub, bus, store, presence, comet, limiter };
 }
 
@@ -191,6 +209,18 @@ async function createStore(settings: Settings): Promise<{ store: Store; rate: Ra
     return { store, rate: createSharedRateLimiter(rateLines, rateWindowMs, store.earlierPostTimes) };
   }
   return { store: await createFileStore(settings.chat.dataDir, settings.chat.sessionSecret), rate: createRateLimiter(rateLines, rateWindowMs) };
+}
+
+/** The HTTP server fastify would make, asking `lane` first about each request. */
+function laneServer(handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerOptions, lane: CometLane): Server {
+  const server = createServer((req, res) => {
+    if (!lane(req, res)) handler(req, res);
+  });
+  // What fastify sets on a server it makes itself.
+  server.keepAliveTimeout = options.keepAliveTimeout!;
+  server.requestTimeout = options.requestTimeout!;
+  server.setTimeout(options.connectionTimeout!);
+  return server;
 }
 
 function describeBus(bus: Bus): string {

@@ -32,11 +32,13 @@ describe('the entry point', () => {
     expect(res.chunks[2]!.at - res.chunks[0]!.at).toBeGreaterThanOrEqual(500);
   });
 
-  it('logs each request with LOG_REQUESTS=1', async () => {
+  it('logs each request with LOG_REQUESTS=1, subscribes too (no Comet lane then)', async () => {
     server = await spawnServer({ LOG_REQUESTS: '1' });
     await (await fetch(`${server.base}/healthz`)).json();
+    await (await fetch(`${server.base}/comet/logged?transport=nope`)).json();
     await new Promise((r) => setTimeout(r, 100)); // the log line follows the answer
     expect(server.output()).toMatch(/"url":"\/healthz".*"msg":"incoming request"/);
+    expect(server.output()).toMatch(/"url":"\/comet\/logged\?transport=nope".*"msg":"incoming request"/);
   });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
