@@ -121,8 +121,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     await store.close();
   });
   // Requests on the Comet lane never reach fastify's hooks. While closing, the
-  // lane leaves every request to fastify, so that this hook answers it; a hook
-  // that subscribes must pass too needs the lane to leave them (comet-lane.ts).
+  // lane leaves every request to fastify, so that this hook answers it. A new
+  // hook that subscribes must pass through would need the lane to do the same.
   app.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done(); // a callback hook: no promise per request
     reply.header('connection', 'close');

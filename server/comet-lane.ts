@@ -9,7 +9,9 @@
 // where evcomet owns every hook. Whatever the lane would not answer exactly as
 // the mounted route does goes on to fastify: other methods and paths, HEAD,
 // percent-encoded paths (fastify decodes them), and every request once the
-// server is closing (its onRequest hook answers 503).
+// server is closing (its onRequest hook answers 503). One answer differs: a
+// channel name over 100 characters is bad_channel here, where fastify's router
+// refuses the parameter as bad_parameter first; both are 400.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { answerError, sendStream, type Streamer } from './stream.ts';
