@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../server/app.ts';
 import { loadSettings } from '../server/config.ts';
-import { get, rawRequest, type RawResponse } from './helpers/raw-http.ts';
+import { get, openConnection, rawRequest, waitFor, type RawResponse } from './helpers/raw-http.ts';
 
 let app: App;
 let port: number;
@@ -88,6 +88,17 @@ describe('the Comet lane', () => {
       const laned = await rawRequest(port, get(`/comet/ab?${query}`));
       const routed = await rawRequest(port, get(`/comet/%61b?${query}`));
       expect(comparable(laned), query).toEqual(comparable(routed));
+    }
+    // A stream's head and first bytes: its opening and the resumed message.
+    for (const transport of ['sse', 'xhr-stream', 'iframe']) {
+      const [laned, routed] = await Promise.all([`/comet/ab`, `/comet/%61b`].map(async (path) => {
+        const conn = await openConnection(port);
+        const res = await conn.request(get(`${path}?transport=${transport}&since=${first}`));
+        await waitFor(() => res.chunks.map((c) => c.data).join('').includes('two'), 2000, `the resumed message on ${transport}`);
+        conn.close();
+        return { ...res, body: res.chunks.map((c) => c.data).join('') };
+      }));
+      expect(comparable(laned!), transport).toEqual(comparable(routed!));
     }
     const badChannel = await rawRequest(port, get('/comet/-x?transport=longpoll'));
     expect(comparable(badChannel)).toEqual(comparable(await rawRequest(port, get('/comet/%2Dx?transport=longpoll'))));
