@@ -17,7 +17,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { answerError, sendStream, type Streamer } from './stream.ts';
 import type { Route } from './urls.ts';
 import { HttpViewRequest } from './view-request.ts';
-import { isAsyncIterable, isPromiseLike, isPushBody, isViewResponse, type ViewResult } from './views.ts';
+import { asResponse, isPromiseLike, isStreamBody, type ViewResult } from './views.ts';
 
 /** Answers `req` and says true, or says false and leaves it to fastify. */
 export type CometLane = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -34,10 +34,9 @@ export interface CometLaneOptions {
 
 export function cometLane({ route, streamer, closing, log }: CometLaneOptions): CometLane {
   const send = (res: ServerResponse, result: ViewResult): void => {
-    if (!isViewResponse(result) || !(isPushBody(result.body) || isAsyncIterable(result.body))) {
-      throw new Error(`the Comet lane's route ${route.pattern} answered GET without a stream`);
-    }
-    sendStream(streamer, res, 'GET', { status: result.status, headers: result.headers, body: result.body }, route.options);
+    const { status, headers, body } = asResponse(result);
+    if (!isStreamBody(body)) throw new Error(`the Comet lane's route ${route.pattern} answered GET without a stream`);
+    sendStream(streamer, res, 'GET', { status, headers, body }, route.options);
   };
   const fail = (res: ServerResponse, err: unknown): void => answerError(res, err, log);
 

@@ -10,7 +10,7 @@ import { httpError } from './errors.ts';
 import { createStreamer, sendStream, type Streamer } from './stream.ts';
 import { flatten, resolve, type Route, type UrlEntry } from './urls.ts';
 import { HttpViewRequest } from './view-request.ts';
-import { isAsyncIterable, isPromiseLike, isPushBody, isViewResponse, type Body, type ViewResult } from './views.ts';
+import { asResponse, isPromiseLike, isStreamBody, type ViewResult } from './views.ts';
 
 export interface MountViewsOptions {
   urls: readonly UrlEntry[];
@@ -87,9 +87,9 @@ function handle(request: FastifyRequest, reply: FastifyReply, group: Route[], pr
 }
 
 function send(request: FastifyRequest, reply: FastifyReply, route: Route, streamer: Streamer, result: ViewResult): void {
-  const { status, headers, body } = isViewResponse(result) ? result : { status: 200, headers: {}, body: result as Body };
+  const { status, headers, body } = asResponse(result);
 
-  if (isPushBody(body) || isAsyncIterable(body)) {
+  if (isStreamBody(body)) {
     reply.hijack();
     sendStream(streamer, reply.raw, request.method, { status, headers, body }, route.options);
     return;

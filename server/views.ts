@@ -96,6 +96,16 @@ export function isViewResponse(value: unknown): value is ViewResponse {
   return typeof value === 'object' && value !== null && responseBrand in value;
 }
 
+/** A view's result as status, headers and body: a bare body is a 200 with no headers of its own. */
+export function asResponse(result: ViewResult): Pick<ViewResponse, 'status' | 'headers' | 'body'> {
+  return isViewResponse(result) ? result : { status: 200, headers: {}, body: result as Body };
+}
+
+/** A body written as it comes, not whole: a push body or an async iterable of chunks. */
+export function isStreamBody(body: Body): body is PushBody | AsyncIterable<Chunk> {
+  return isPushBody(body) || isAsyncIterable(body);
+}
+
 export function isPushBody(value: unknown): value is PushBody {
   return typeof value === 'object' && value !== null && pushBody in value;
 }
