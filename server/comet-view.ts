@@ -22,11 +22,12 @@ export function cometView(makeFeed: (req: ViewRequest) => CometFeed | Promise<Co
   // Not an async function: a feed made at once (every hub channel's is) is
   // answered at once, with no promise and no microtask per request.
   return (req) => {
-    const choice = chooseTransport({
-      requested: req.query.get('transport'),
-      accept: req.headers.accept,
-      userAgent: req.headers['user-agent'],
-    });
+    // The headers are read only when no transport is named: Node builds a
+    // request's header object on first use, and comet.js always names one.
+    const requested = req.query.get('transport');
+    const choice = chooseTransport(requested !== null
+      ? { requested }
+      : { accept: req.headers.accept, userAgent: req.headers['user-agent'] });
     if (!choice.ok) throw httpError('bad_transport', undefined, { transports: choice.valid });
     const encoder = encoders[choice.name];
     const callback = req.query.get('callback') ?? undefined;
