@@ -31,6 +31,8 @@ export type StopReason = 'client-gone' | 'idle-timeout' | 'shutdown';
 export interface StreamHead {
   status: number;
   headers: OutgoingHttpHeaders;
+  /** The view set `Connection: close`: the body is delimited by the close, with no chunk framing. */
+  closeDelimited: boolean;
 }
 
 export interface StreamOptions {
@@ -59,8 +61,6 @@ const stopped = Symbol('stopped');
 const drained = Symbol('drained');
 type Wake = IteratorResult<Chunk> | typeof stopped | typeof drained;
 
-const rawClose = (head: StreamHead) => String(head.headers.connection).toLowerCase() === 'close';
-
 export function createStreamer(log: FastifyBaseLogger): Streamer {
   const open = linkedList<OpenStream>();
 
@@ -83,7 +83,7 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
     res.on('error', onClose);
     res.on('drain', onDrain);
 
-    if (rawClose(head)) res.removeHeader('transfer-encoding');
+    if (head.closeDelimited) res.removeHeader('transfer-encoding');
     const idleTimer = idleTimeoutMs ? setTimeout(() => halt('idle-timeout'), idleTimeoutMs) : null;
     const pull = (): Promise<Wake> => new Promise((resolve, reject) => {
       wake = resolve;
@@ -183,9 +183,10 @@ function streamHead(status: number, headers: ViewResponse['headers']): StreamHea
   if (!head) {
     const out: OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
     for (const name in headers) out[name.toLowerCase()] = headers[name];
-    headsOf.set(headers, (head = { status: 200, headers: out }));
+    const closeDelimited = String(out.connection).toLowerCase() === 'close';
+    headsOf.set(headers, (head = { status: 200, headers: out, closeDelimited }));
   }
-  return status === 200 ? head : { status, headers: head.headers };
+  return status === 200 ? head : { ...head, status };
 }
 
 /** Answers `err` as JSON if nothing was sent yet; else cuts the connection, so the client sees an incomplete body. */
@@ -233,7 +234,7 @@ class PushWriter implements PushSink, OpenStream {
     private readonly log: FastifyBaseLogger,
     private readonly registry: LinkedList<OpenStream>,
   ) {
-    this.raw = rawClose(head!);
+    this.raw = head!.closeDelimited;
   }
 
   start(): void {
