@@ -14,7 +14,7 @@ import { createChatLines } from './chat-lines.ts';
 import { chatUrls } from './chat-urls.ts';
 import { createHeartbeats, createPollHolds } from './comet-stream.ts';
 import { cometLane, type CometLane } from './comet-lane.ts';
-import { cometUrls } from './comet-urls.ts';
+import { cometChannelRouteName, cometUrls } from './comet-urls.ts';
 import type { CometContext } from './comet-stream.ts';
 import type { Settings } from './config.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
@@ -159,7 +159,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   });
   // Not with request logging on: fastify logs only the requests it routes.
   if (!options.logRequests) {
-    lane = cometLane({ route: flatten(comets).find((route) => route.options.name === 'comet-channel')!, streamer, closing: () => closing, log: app.log });
+    lane = cometLane({ route: flatten(comets).find((route) => route.options.name === cometChannelRouteName)!, streamer, closing: () => closing, log: app.log });
   }
   return { fastify: app, hub, bus, store, presence, comet, limiter };
 }

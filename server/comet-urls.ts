@@ -23,6 +23,9 @@ export interface CometUrlsOptions {
 
 const MAX_PUBLISH_BYTES = 64 * 1024;
 
+/** The name of GET/POST /comet/:channel in the URL table; the app's Comet lane finds its route by it. */
+export const cometChannelRouteName = 'comet-channel';
+
 // The least a forum event must be for the bus to carry it; the chat checks each
 // type's fields when it makes a line of it (docs/forum-events.md).
 function isForumEvent(body: unknown): boolean {
@@ -57,7 +60,7 @@ export function cometUrls({ hub, publish, comet, limiter, publishToken }: CometU
 
   const channelView = (req: ViewRequest) => (req.method === 'POST' ? publishTo(req, 'chat', channelOf(req)) : subscribe(req));
   return [
-    path('comet/<str:channel>', channelView, { name: 'comet-channel', methods: ['GET', 'POST'], bodyLimit: MAX_PUBLISH_BYTES }),
+    path('comet/<str:channel>', channelView, { name: cometChannelRouteName, methods: ['GET', 'POST'], bodyLimit: MAX_PUBLISH_BYTES }),
     path('forum/events', (req) => publishTo(req, 'forum', 'forum'), { name: 'forum-events', methods: ['POST'], bodyLimit: MAX_PUBLISH_BYTES }),
   ];
 }
