@@ -30,7 +30,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const LONGPOLL_SECONDS = quick ? 3 : 10;
-const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 3));
+const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 5));
 // The long-poll scenario with the reference in both places: how far two runs of one server differ.
 const sameServerTwice = args.includes('--same-server');
 const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
@@ -138,6 +138,12 @@ async function rssAfterGc(server: Server): Promise<number> {
   await fetch(`http://127.0.0.1:${server.port}/__gc`);
   const status = readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -648,7 +654,8 @@ if (wanted('longpoll')) {
   // the same server on this shared machine, and either server now and then has a
   // round of repeated full collections (BENCHMARKS.md, session 5). So the servers
   // take turns for several rounds, each going first in every other one, and each
-  // server's row holds every answer of all its rounds. Each round's ratio is shown too.
+  // server's row holds every answer of all its rounds. Each round's ratio is shown
+  // too, and their median, which one disturbed round cannot move (session 7).
   const rivals: [ServerKind, ServerKind] = ['reference', sameServerTwice ? 'reference' : 'evcomet'];
   const rounds: Array<[PollRound, PollRound]> = [];
   for (let round = 0; round < LONGPOLL_ROUNDS; round++) {
@@ -666,7 +673,8 @@ if (wanted('longpoll')) {
   say('|---|---|---|---|---|---|---|---|---|---|');
   rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} |`));
   const byRound = rounds.map(([ref, ours]) => `${ratio(ours.row.p99, ref.row.p99)} (${ref.row.fullGcs}, ${ours.row.fullGcs})`);
-  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round, with each server's full GCs: ${byRound.join(', ')}); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
+  const medianRound = median(rounds.map(([ref, ours]) => ours.row.p99 / ref.row.p99));
+  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round, with each server's full GCs: ${byRound.join(', ')}; median round ${medianRound.toFixed(2)}×); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
 }
 
 if (wanted('throughput')) {
