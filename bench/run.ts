@@ -3,20 +3,22 @@
 // load-generator processes (bench/load.ts), and prints one table. Results go to
 // bench/results.json and the latency chart to bench/latency.svg. Everything runs
 // compiled (dist/), as a deployment would: no TypeScript loader in the way.
-//   npm run bench                 everything (about eight minutes)
+//   npm run bench                 everything (about ten minutes)
 //   npm run bench -- --quick      smaller sizes, for a quick look
 //   npm run bench -- --only=hold,fanout   (hold, fanout, longpoll, throughput, hello, wire, amqp, chat)
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
-//   npm run bench -- --only=longpoll --rounds=5       long-poll rounds per server (default 3)
+//   npm run bench -- --only=longpoll --rounds=8       long-poll rounds per server (default 5)
 //   npm run bench -- --only=longpoll --same-server    the reference against itself: the machine's noise
-import { fork, type ChildProcess } from 'node:child_process';
+//   npm run bench -- --only=callgrind   long-poll work per answer, counted by valgrind (only when asked)
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import autocannon from 'autocannon';
@@ -34,7 +36,7 @@ const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slic
 // The long-poll scenario with the reference in both places: how far two runs of one server differ.
 const sameServerTwice = args.includes('--same-server');
 const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
-const wanted = (name: string) => !only || only.includes(name);
+const wanted = (name: string) => (!only && name !== 'callgrind') || (only?.includes(name) ?? false);
 
 const HOLD_TIERS = quick ? [1000, 2000] : [1000, 5000, 10_000, 19_000];
 const FANOUT_SIZES = quick ? [1000] : [1000, 2500, 5000, 10_000];
@@ -589,6 +591,78 @@ function publishTo(server: Server, channel: string, seq: number): Promise<void> 
     .then((r) => { if (r.status !== 200) throw new Error(`publish answered ${r.status}`); return r.body?.cancel(); });
 }
 
+interface CountedRow {
+  server: ServerKind;
+  answers: number;
+  /** Per answer, in user space: instructions, simulated L1 data read and instruction misses, mispredicted branches. */
+  instructions: number;
+  dataReadMisses: number;
+  instructionMisses: number;
+  mispredicted: number;
+}
+
+/**
+ * One server's long-poll answers counted under valgrind's callgrind, with its
+ * cache and branch simulation: figures that do not move with the machine's load
+ * as times do (BENCHMARKS.md, session 7). 1,000 pollers; 30 messages warm the
+ * server up, then 10 are counted, each sent once every poller has the one before.
+ */
+async function countedLongPoll(kind: ServerKind): Promise<CountedRow> {
+  const dir = mkdtempSync(`${os.tmpdir()}/evcomet-callgrind-`);
+  const script = fileURLToPath(new URL(kind === 'evcomet' ? 'evcomet-server.js' : 'reference-server.js', here));
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--cache-sim=yes', '--branch-sim=yes',
+    `--callgrind-out-file=${dir}/callgrind.out`, process.execPath, '--expose-gc', script],
+  { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const callgrind = (...command: string[]) => execFileSync('callgrind_control', [...command, String(child.pid)], { stdio: 'ignore' });
+  const pollers = 1000;
+  try {
+    // once() rejects if the child emits 'error', as it does when valgrind is not installed.
+    const [message] = (await Promise.race([
+      once(child, 'message').catch((err: Error) => { throw new Error(`valgrind could not run (${err.message}); the callgrind scenario needs it`); }),
+      sleep(120_000).then(() => { throw new Error(`${kind} did not start under valgrind`); }),
+    ])) as [{ port: number }];
+    const server: Server = { kind, port: message.port, child, fullGcs: 0 };
+    return await withWorkers(pollers, async ([worker]) => {
+      await worker!.send({ cmd: 'poll', kind, port: server.port, count: pollers, addresses: ADDRESSES });
+      let expected = 0;
+      const wave = async (seq: number) => {
+        await publish(server, seq);
+        expected += pollers;
+        const until = Date.now() + 60_000;
+        while ((await worker!.send<{ received: number }>({ cmd: 'count' })).received < expected) {
+          if (Date.now() > until) throw new Error(`${kind} under valgrind did not answer every poll`);
+          await sleep(50);
+        }
+      };
+      await sleep(3000);
+      for (let n = 0; n < 30; n++) await wave(WARM_UP_SEQ + n);
+      await worker!.send({ cmd: 'reset' });
+      expected = 0;
+      await sleep(2000); // every poller's next poll is held again
+      callgrind('-i', 'on');
+      const counted = 10;
+      for (let seq = 0; seq < counted; seq++) await wave(seq);
+      await sleep(2000);
+      callgrind('-i', 'off');
+      callgrind('-d');
+      await sleep(1000);
+      const answers = counted * pollers;
+      const totals = new Map<string, number>();
+      for (const file of readdirSync(dir)) {
+        const text = readFileSync(`${dir}/${file}`, 'utf8');
+        const events = /^events: (.*)$/m.exec(text)?.[1]?.split(' ') ?? [];
+        const values = /^totals: (.*)$/m.exec(text)?.[1]?.split(' ') ?? [];
+        events.forEach((event, i) => totals.set(event, (totals.get(event) ?? 0) + Number(values[i] ?? 0)));
+      }
+      const per = (event: string) => (totals.get(event) ?? NaN) / answers;
+      return { server: kind, answers, instructions: per('Ir'), dataReadMisses: per('D1mr'), instructionMisses: per('I1mr'), mispredicted: per('Bcm') + per('Bim') };
+    });
+  } finally {
+    if (child.pid !== undefined) await stop(child); // no pid: valgrind is not there
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Waits until the workers' delivery count stops moving (they drained), at most `timeoutMs`. */
 async function settle(workers: Worker[], timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -732,6 +806,17 @@ if (wanted('chat')) {
     }
   }
   results.chat = rows;
+}
+
+if (wanted('callgrind')) {
+  const rows = [await countedLongPoll('reference'), await countedLongPoll('evcomet')];
+  results.callgrind = rows;
+  const [ref, ours] = rows as [CountedRow, CountedRow];
+  say(`\n9. Long-poll work per answer, counted by callgrind: ${ref.answers} answers to 1000 pollers, user space only`);
+  say('| server | instructions | L1 data read misses | L1 instruction misses | mispredicted branches |');
+  say('|---|---|---|---|---|');
+  for (const r of rows) say(`| ${r.server} | ${fmt(r.instructions, 0)} | ${fmt(r.dataReadMisses, 0)} | ${fmt(r.instructionMisses, 0)} | ${fmt(r.mispredicted, 0)} |`);
+  say(`| evcomet/reference | ${ratio(ours.instructions, ref.instructions)} | ${ratio(ours.dataReadMisses, ref.dataReadMisses)} | ${ratio(ours.instructionMisses, ref.instructionMisses)} | ${ratio(ours.mispredicted, ref.mispredicted)} |`);
 }
 
 writeFileSync('bench/results.json', JSON.stringify(results, null, 2) + '\n');
