@@ -142,12 +142,6 @@ async function rssAfterGc(server: Server): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  return sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -747,7 +741,7 @@ if (wanted('longpoll')) {
   say('|---|---|---|---|---|---|---|---|---|---|');
   rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} |`));
   const byRound = rounds.map(([ref, ours]) => `${ratio(ours.row.p99, ref.row.p99)} (${ref.row.fullGcs}, ${ours.row.fullGcs})`);
-  const medianRound = median(rounds.map(([ref, ours]) => ours.row.p99 / ref.row.p99));
+  const medianRound = percentile(rounds.map(([ref, ours]) => ours.row.p99 / ref.row.p99).sort((a, b) => a - b), 50);
   say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round, with each server's full GCs: ${byRound.join(', ')}; median round ${medianRound.toFixed(2)}×); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
 }
 
