@@ -56,6 +56,11 @@ function answerPoll(res: http.ServerResponse, messages: Array<{ id: number; json
   res.end(body);
 }
 
+// fastify's default, which evcomet keeps: both servers hold an idle connection
+// equally long. Node's own 5 s is shorter than one fan-out under valgrind (the
+// callgrind scenario), and cut pollers' connections before their next poll was read.
+server.keepAliveTimeout = 72_000;
+
 server.listen(port, '127.0.0.1', () => {
   process.send?.({ port: (server.address() as { port: number }).port });
 });
