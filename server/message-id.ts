@@ -8,17 +8,32 @@
 // They are short on purpose: they ride in every frame on the wire.
 
 export interface MessageIdParts {
-  ms: number;
-  seq: number;
-  origin: string;
+  readonly ms: number;
+  readonly seq: number;
+  readonly origin: string;
 }
 
 const originPattern = /^[0-9a-z]{3}$/;
+
+// The last id read and its parts. A message answers a wave of held polls, and
+// every poll of the next wave resumes from its id, parsed twice (the view
+// checks it, the hub places it): a thousand times the same id. Parts are
+// shared, hence readonly.
+let lastId = '';
+let lastParts: MessageIdParts | null = null;
 
 /** The parts of an id, or null if it is not one of ours. Read by hand, not by a
  * regular expression: every resume parses one, and a match allocates an array
  * and a string per part. */
 export function parseMessageId(id: string): MessageIdParts | null {
+  if (id !== lastId) {
+    lastParts = readMessageId(id);
+    lastId = id;
+  }
+  return lastParts;
+}
+
+function readMessageId(id: string): MessageIdParts | null {
   const dash = id.indexOf('-');
   const tail = id.length - dash - 1; // seq (1–6 characters) and origin (3)
   if (dash < 1 || dash > 11 || tail < 4 || tail > 9) return null;

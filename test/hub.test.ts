@@ -43,6 +43,18 @@ describe('message ids', () => {
     }
   });
 
+  it('read each id afresh when ids alternate, good and bad', () => {
+    // parseMessageId remembers the last id it read: no answer may leak to the next id.
+    for (let round = 0; round < 2; round++) {
+      expect(parseMessageId('a-1abc')).toEqual({ ms: 10, seq: 1, origin: 'abc' });
+      expect(parseMessageId('a-1abd')).toEqual({ ms: 10, seq: 1, origin: 'abd' });
+      expect(parseMessageId('a-1ab')).toBeNull();
+      expect(parseMessageId('a-1abc')).toEqual({ ms: 10, seq: 1, origin: 'abc' });
+      expect(parseMessageId('a-1abc')).toEqual({ ms: 10, seq: 1, origin: 'abc' });
+      expect(parseMessageId('')).toBeNull();
+    }
+  });
+
   it('order by time, then sequence, then origin', () => {
     expect(compareMessageIds(parseMessageId('b-0aaa')!, parseMessageId('a-9zzz')!)).toBeGreaterThan(0);
     expect(compareMessageIds(parseMessageId('a-10aaa')!, parseMessageId('a-9aaa')!)).toBeGreaterThan(0);
