@@ -10,9 +10,10 @@
 //   npm run bench -- --only=longpoll --rounds=8       long-poll rounds per server (default 5)
 //   npm run bench -- --only=longpoll --same-server    the reference against itself: the machine's noise
 //   npm run bench -- --only=callgrind   long-poll work per answer, counted by valgrind (only when asked)
+//   npm run bench -- --only=callgrind --callgrind-dir=DIR   keeps the counts for bench/callgrind-functions.ts
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -36,6 +37,8 @@ const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slic
 // The long-poll scenario with the reference in both places: how far two runs of one server differ.
 const sameServerTwice = args.includes('--same-server');
 const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
+// Where the callgrind scenario keeps each server's counts, perf map and answer count, if asked.
+const callgrindDir = args.find((a) => a.startsWith('--callgrind-dir='))?.slice(16);
 const wanted = (name: string) => (!only && name !== 'callgrind') || (only?.includes(name) ?? false);
 
 const HOLD_TIERS = quick ? [1000, 2000] : [1000, 5000, 10_000, 19_000];
@@ -602,10 +605,16 @@ interface CountedRow {
  * server up, then 10 are counted, each sent once every poller has the one before.
  */
 async function countedLongPoll(kind: ServerKind): Promise<CountedRow> {
-  const dir = mkdtempSync(`${os.tmpdir()}/evcomet-callgrind-`);
+  const dir = callgrindDir ? `${callgrindDir}/${kind}` : mkdtempSync(`${os.tmpdir()}/evcomet-callgrind-`);
+  if (callgrindDir) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
   const script = fileURLToPath(new URL(kind === 'evcomet' ? 'evcomet-server.js' : 'reference-server.js', here));
+  // A kept run also names its compiled JavaScript, for callgrind-functions.ts.
+  const perfMap = callgrindDir ? ['--perf-basic-prof'] : [];
   const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--cache-sim=yes', '--branch-sim=yes',
-    `--callgrind-out-file=${dir}/callgrind.out`, process.execPath, '--expose-gc', script],
+    `--callgrind-out-file=${dir}/callgrind.out`, process.execPath, '--expose-gc', ...perfMap, script],
   { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   const callgrind = (...command: string[]) => execFileSync('callgrind_control', [...command, String(child.pid)], { stdio: 'ignore' });
   const pollers = 1000;
@@ -642,18 +651,24 @@ async function countedLongPoll(kind: ServerKind): Promise<CountedRow> {
       await sleep(1000);
       const answers = counted * pollers;
       const totals = new Map<string, number>();
-      for (const file of readdirSync(dir)) {
+      for (const file of readdirSync(dir).filter((f) => f.startsWith('callgrind.out'))) {
         const text = readFileSync(`${dir}/${file}`, 'utf8');
         const events = /^events: (.*)$/m.exec(text)?.[1]?.split(' ') ?? [];
         const values = /^totals: (.*)$/m.exec(text)?.[1]?.split(' ') ?? [];
         events.forEach((event, i) => totals.set(event, (totals.get(event) ?? 0) + Number(values[i] ?? 0)));
       }
+      if (callgrindDir) writeFileSync(`${dir}/answers`, String(answers));
       const per = (event: string) => (totals.get(event) ?? NaN) / answers;
       return { server: kind, answers, instructions: per('Ir'), dataReadMisses: per('D1mr'), instructionMisses: per('I1mr'), mispredicted: per('Bcm') + per('Bim') };
     });
   } finally {
     if (child.pid !== undefined) await stop(child); // no pid: valgrind is not there
-    rmSync(dir, { recursive: true, force: true });
+    if (!callgrindDir) rmSync(dir, { recursive: true, force: true });
+    else if (existsSync(`/tmp/perf-${child.pid}.map`)) {
+      // valgrind runs Node in its own process, so the map is named by the child's pid.
+      copyFileSync(`/tmp/perf-${child.pid}.map`, `${dir}/perf.map`);
+      rmSync(`/tmp/perf-${child.pid}.map`);
+    }
   }
 }
 
