@@ -63,6 +63,8 @@ interface Server {
   child: ChildProcess;
   /** Full (mark-compact) collections so far, counted when started with `traceGc`. */
   fullGcs: number;
+  /** The longest pause of any collection since this was last set to 0, in ms, when started with `traceGc`. */
+  longestGcMs: number;
 }
 
 async function startServer(kind: Server['kind'], env: Record<string, string> = {}, { traceGc = false } = {}): Promise<Server> {
@@ -73,9 +75,16 @@ async function startServer(kind: Server['kind'], env: Record<string, string> = {
     stdio: ['ignore', traceGc ? 'pipe' : 'ignore', 'inherit', 'ipc'],
   });
   const [message] = (await Promise.race([once(child, 'message'), sleep(20_000).then(() => { throw new Error(`${kind} did not start`); })])) as [{ port: number }];
-  const server: Server = { kind, port: message.port, child, fullGcs: 0 };
-  // --trace-gc prints a line per collection; a full one says Mark-Compact.
-  if (traceGc) createInterface({ input: child.stdout! }).on('line', (line) => { if (line.includes('Mark-Compact')) server.fullGcs++; });
+  const server: Server = { kind, port: message.port, child, fullGcs: 0, longestGcMs: 0 };
+  // --trace-gc prints a line per collection, with its pause after the sizes
+  // ("… -> 9.8 (13.0) MB, 2.31 / 0.00 ms …"); a full one says Mark-Compact.
+  if (traceGc) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('Mark-Compact')) server.fullGcs++;
+      const pause = / MB, ([\d.]+) \//.exec(line);
+      if (pause) server.longestGcMs = Math.max(server.longestGcMs, Number(pause[1]));
+    });
+  }
   return server;
 }
 
@@ -226,6 +235,8 @@ interface PollRow extends LatencyRow {
   cpuUsPerAnswer: number;
   /** Full collections in the server during the measured seconds: what a bad round usually has (BENCHMARKS.md, session 5). */
   fullGcs: number;
+  /** The server's longest collection pause during the measured seconds, in ms. */
+  longestGcMs: number;
 }
 /** One server's long-poll round: its row and what pooling rounds needs. */
 interface PollRound { row: PollRow; latencies: number[]; cpuUs: number }
@@ -257,6 +268,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       const started = now();
       const cpuBefore = cpuTimeUs(server.child.pid!);
       const fullGcsBefore = server.fullGcs;
+      server.longestGcMs = 0;
       for (let seq = 0; seq < messages; seq++) {
         await publish(server, seq);
         const next = started + ((seq + 1) * 1000) / rate;
@@ -265,6 +277,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       await settle(workers);
       const cpuUs = cpuTimeUs(server.child.pid!) - cpuBefore;
       const fullGcs = server.fullGcs - fullGcsBefore;
+      const { longestGcMs } = server;
       const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
       if (process.env.BENCH_SLOW_MS) console.log(kind, slowMessages(r, Number(process.env.BENCH_SLOW_MS)));
       const sorted = r.latencies.sort((a, b) => a - b);
@@ -274,7 +287,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       }
       const row = { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
         p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated,
-        cpuUsPerAnswer: cpuUs / r.received, fullGcs };
+        cpuUsPerAnswer: cpuUs / r.received, fullGcs, longestGcMs };
       return { row, latencies: sorted, cpuUs };
     });
   } finally {
@@ -290,7 +303,8 @@ function pooled(rounds: PollRound[]): PollRow {
   return { server: first.server, subscribers: first.subscribers, messages: sum((row) => row.messages),
     delivered: sum((row) => row.delivered), expected: sum((row) => row.expected), lost: sum((row) => row.lost), repeated: sum((row) => row.repeated),
     p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN,
-    cpuUsPerAnswer: rounds.reduce((total, r) => total + r.cpuUs, 0) / sum((row) => row.delivered), fullGcs: sum((row) => row.fullGcs) };
+    cpuUsPerAnswer: rounds.reduce((total, r) => total + r.cpuUs, 0) / sum((row) => row.delivered), fullGcs: sum((row) => row.fullGcs),
+    longestGcMs: Math.max(...rounds.map((r) => r.row.longestGcMs)) };
 }
 
 /** Which messages arrived late, and where in the run: `seq:late answers/max ms` for each message with a latency over `overMs`. */
@@ -624,7 +638,7 @@ async function countedLongPoll(kind: ServerKind): Promise<CountedRow> {
       once(child, 'message').catch((err: Error) => { throw new Error(`valgrind could not run (${err.message}); the callgrind scenario needs it`); }),
       sleep(120_000).then(() => { throw new Error(`${kind} did not start under valgrind`); }),
     ])) as [{ port: number }];
-    const server: Server = { kind, port: message.port, child, fullGcs: 0 };
+    const server: Server = { kind, port: message.port, child, fullGcs: 0, longestGcMs: 0 };
     return await withWorkers(pollers, async ([worker]) => {
       await worker!.send({ cmd: 'poll', kind, port: server.port, count: pollers, addresses: ADDRESSES });
       let expected = 0;
@@ -752,12 +766,12 @@ if (wanted('longpoll')) {
   results.longpollRounds = rounds.map((pair) => pair.map((r) => r.row));
   const names = sameServerTwice ? ['reference', 'reference again'] : rivals;
   say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers re-polling with their cursor, 20 messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
-  say('| server | delivered | expected | lost | repeated | p50 | p99 | max | server CPU µs per answer | full GCs while measured |');
-  say('|---|---|---|---|---|---|---|---|---|---|');
-  rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} |`));
-  const byRound = rounds.map(([ref, ours]) => `${ratio(ours.row.p99, ref.row.p99)} (${ref.row.fullGcs}, ${ours.row.fullGcs})`);
+  say('| server | delivered | expected | lost | repeated | p50 | p99 | max | server CPU µs per answer | full GCs while measured | longest GC pause ms |');
+  say('|---|---|---|---|---|---|---|---|---|---|---|');
+  rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} | ${fmt(r.longestGcMs, 1)} |`));
+  const byRound = rounds.map(([ref, ours]) => `${ratio(ours.row.p99, ref.row.p99)} (${ref.row.fullGcs}, ${ours.row.fullGcs}; ${fmt(ref.row.longestGcMs, 1)}, ${fmt(ours.row.longestGcMs, 1)} ms)`);
   const medianRound = percentile(rounds.map(([ref, ours]) => ours.row.p99 / ref.row.p99).sort((a, b) => a - b), 50);
-  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round, with each server's full GCs: ${byRound.join(', ')}; median round ${medianRound.toFixed(2)}×); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
+  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round, with each server's full GCs and longest GC pause: ${byRound.join(', ')}; median round ${medianRound.toFixed(2)}×); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
 }
 
 if (wanted('throughput')) {
