@@ -15,10 +15,10 @@ export interface MessageIdParts {
 
 const originPattern = /^[0-9a-z]{3}$/;
 
-// The last id read and its parts. A message answers a wave of held polls, and
-// every poll of the next wave resumes from its id, parsed twice (the view
-// checks it, the hub places it): a thousand times the same id. Parts are
-// shared, hence readonly.
+// The last valid id read and its parts. A message answers a wave of held
+// polls, and every poll of the next wave resumes from its id, parsed twice (the
+// view checks it, the hub places it): a thousand times the same id. Parts are
+// shared, hence readonly. Only a valid id is kept, so what stays is short.
 let lastId = '';
 let lastParts: MessageIdParts | null = null;
 
@@ -26,11 +26,13 @@ let lastParts: MessageIdParts | null = null;
  * regular expression: every resume parses one, and a match allocates an array
  * and a string per part. */
 export function parseMessageId(id: string): MessageIdParts | null {
-  if (id !== lastId) {
-    lastParts = readMessageId(id);
+  if (id === lastId) return lastParts;
+  const parts = readMessageId(id);
+  if (parts) {
     lastId = id;
+    lastParts = parts;
   }
-  return lastParts;
+  return parts;
 }
 
 function readMessageId(id: string): MessageIdParts | null {
