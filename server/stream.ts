@@ -24,6 +24,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorBody, errorHeaders } from './errors.ts';
 import { append, forEach, linkedList, remove, type Linked, type LinkedList } from './linked-list.ts';
+import { writeRawAnswer } from './raw-answer.ts';
 import { isPushBody, type Chunk, type PushBody, type PushSink, type ViewResponse } from './views.ts';
 
 export type StopReason = 'client-gone' | 'idle-timeout' | 'shutdown';
@@ -294,10 +295,13 @@ class PushWriter implements PushSink, OpenStream {
   endWith(body: Uint8Array): void {
     if (this.state !== 'open') return;
     if (this.head) {
-      this.res.removeHeader('transfer-encoding');
-      this.res.writeHead(this.head.status, sizedHeaderListOf(this.head.headers, body.length));
+      const { status, headers } = this.head;
       this.head = null;
-      this.res.end(textOf(body), 'latin1');
+      if (status !== 200 || !writeRawAnswer(this.res, headerListOf(headers), body)) {
+        this.res.removeHeader('transfer-encoding');
+        this.res.writeHead(status, sizedHeaderListOf(headers, body.length));
+        this.res.end(textOf(body), 'latin1');
+      }
     } else {
       this.res.end(body);
     }
