@@ -9,7 +9,7 @@ export type ServerKind = 'evcomet' | 'reference';
 
 export type Command =
   | { cmd: 'subscribe'; kind: ServerKind; port: number; count: number; addresses: string[]; path?: string }
-  | { cmd: 'poll'; kind: ServerKind; port: number; count: number; addresses: string[] }
+  | { cmd: 'poll'; kind: ServerKind; port: number; count: number; addresses: string[]; repollAtOnce?: boolean }
   | { cmd: 'reset' }
   | { cmd: 'count' }
   | { cmd: 'report'; expected: number }
@@ -118,7 +118,7 @@ async function subscribe(kind: ServerKind, port: number, count: number, addresse
 }
 
 /** Starts `count` long-pollers that re-poll at once with their cursor; resolves when each has sent its first poll. */
-async function poll(kind: ServerKind, port: number, count: number, addresses: string[]): Promise<number> {
+async function poll(kind: ServerKind, port: number, count: number, addresses: string[], repollAtOnce = false): Promise<number> {
   const url = (since: string | null) => (kind === 'evcomet'
     ? `/comet/bench?transport=longpoll${since ? `&since=${since}` : ''}`
     : `/poll${since ? `?since=${since}` : ''}`);
@@ -150,7 +150,9 @@ async function poll(kind: ServerKind, port: number, count: number, addresses: st
           cursor = item.id;
           record(tally, item.data, at);
         }
-        if (!pollingStopped) send();
+        if (pollingStopped) continue;
+        if (repollAtOnce) send();
+        else repollSoon(send);
       }
     });
     socket.on('error', () => {});
@@ -159,6 +161,28 @@ async function poll(kind: ServerKind, port: number, count: number, addresses: st
     started++;
   }));
   return started;
+}
+
+// Re-polls wait until the answers stop coming (none for 1 ms): this one process
+// stands for a thousand browsers, each of which reads its answer while the
+// server writes the others'. Sent at once, each re-poll's write (whose loopback
+// delivery is most of this process's CPU per answer) held up the reading of every
+// answer after it, so the latencies were the load generator's pace, not the
+// server's (BENCHMARKS.md, session 9). `--repoll-at-once` sends them at once.
+let repolls: Array<() => void> = [];
+let repollTimer: NodeJS.Timeout | null = null;
+
+function repollSoon(send: () => void): void {
+  repolls.push(send);
+  if (repollTimer) repollTimer.refresh();
+  else repollTimer = setTimeout(sendRepolls, 1);
+}
+
+function sendRepolls(): void {
+  repollTimer = null;
+  const due = repolls;
+  repolls = [];
+  if (!pollingStopped) for (const send of due) send();
 }
 
 function report(expected: number): Report {
@@ -179,7 +203,7 @@ process.on('message', async (command: Command) => {
       process.send!({ connected: await subscribe(command.kind, command.port, command.count, command.addresses, command.path) });
       break;
     case 'poll':
-      process.send!({ connected: await poll(command.kind, command.port, command.count, command.addresses) });
+      process.send!({ connected: await poll(command.kind, command.port, command.count, command.addresses, command.repollAtOnce) });
       break;
     case 'reset':
       for (const tally of tallies) {

@@ -9,6 +9,7 @@
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
 //   npm run bench -- --only=longpoll --rounds=8       long-poll rounds per server (default 5)
 //   npm run bench -- --only=longpoll --same-server    the reference against itself: the machine's noise
+//   npm run bench -- --only=longpoll --repoll-at-once  pollers re-poll the moment each answer is read
 //   npm run bench -- --only=callgrind   long-poll work per answer, counted by valgrind (only when asked)
 //   npm run bench -- --only=callgrind --callgrind-dir=DIR   keeps the counts for bench/callgrind-functions.ts
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +37,8 @@ const LONGPOLL_SECONDS = quick ? 3 : 10;
 const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 5));
 // The long-poll scenario with the reference in both places: how far two runs of one server differ.
 const sameServerTwice = args.includes('--same-server');
+// Long-pollers re-poll the moment each answer is read, as before session 9, not once the answers stop coming (bench/load.ts).
+const repollAtOnce = args.includes('--repoll-at-once');
 const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 // Where the callgrind scenario keeps each server's counts, perf map and answer count, if asked.
 const callgrindDir = args.find((a) => a.startsWith('--callgrind-dir='))?.slice(16);
@@ -237,9 +240,18 @@ interface PollRow extends LatencyRow {
   fullGcs: number;
   /** The server's longest collection pause during the measured seconds, in ms. */
   longestGcMs: number;
+  /** The median, over messages, of a message's last answer's latency: how long the server takes to answer a thousand polls. */
+  lastAnswer: number;
 }
 /** One server's long-poll round: its row and what pooling rounds needs. */
-interface PollRound { row: PollRow; latencies: number[]; cpuUs: number }
+interface PollRound { row: PollRow; latencies: number[]; lastAnswers: number[]; cpuUs: number }
+
+/** Each message's latest answer, in ms, sorted. */
+function lastAnswers(r: Report): number[] {
+  const latest = new Map<number, number>();
+  r.latencies.forEach((latency, i) => latest.set(r.seqs[i]!, Math.max(latency, latest.get(r.seqs[i]!) ?? 0)));
+  return [...latest.values()].sort((a, b) => a - b);
+}
 
 /** The CPU time a process has used, user and system, in microseconds (Linux /proc). */
 function cpuTimeUs(pid: number): number {
@@ -255,7 +267,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
   const messages = rate * LONGPOLL_SECONDS;
   try {
     return await withWorkers(pollers, async (workers, shares) => {
-      await Promise.all(workers.map((w, i) => w.send({ cmd: 'poll', kind, port: server.port, count: shares[i]!, addresses: ADDRESSES })));
+      await Promise.all(workers.map((w, i) => w.send({ cmd: 'poll', kind, port: server.port, count: shares[i]!, addresses: ADDRESSES, repollAtOnce })));
       await sleep(1500);
       // A second of messages first, not counted: both servers are measured with
       // their code compiled, as a server that has run a while is.
@@ -280,6 +292,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       const { longestGcMs } = server;
       const r = merge(await Promise.all(workers.map((w) => w.send<Report>({ cmd: 'report', expected: messages }))));
       if (process.env.BENCH_SLOW_MS) console.log(kind, slowMessages(r, Number(process.env.BENCH_SLOW_MS)));
+      const lasts = lastAnswers(r);
       const sorted = r.latencies.sort((a, b) => a - b);
       if (process.env.BENCH_HISTOGRAM) {
         const edges = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
@@ -287,8 +300,8 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
       }
       const row = { server: kind, subscribers: r.subscribers, messages, delivered: r.received, expected: messages * r.subscribers,
         p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, lost: r.lost, repeated: r.repeated,
-        cpuUsPerAnswer: cpuUs / r.received, fullGcs, longestGcMs };
-      return { row, latencies: sorted, cpuUs };
+        cpuUsPerAnswer: cpuUs / r.received, fullGcs, longestGcMs, lastAnswer: percentile(lasts, 50) };
+      return { row, latencies: sorted, lastAnswers: lasts, cpuUs };
     });
   } finally {
     await stop(server.child);
@@ -304,7 +317,8 @@ function pooled(rounds: PollRound[]): PollRow {
     delivered: sum((row) => row.delivered), expected: sum((row) => row.expected), lost: sum((row) => row.lost), repeated: sum((row) => row.repeated),
     p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN,
     cpuUsPerAnswer: rounds.reduce((total, r) => total + r.cpuUs, 0) / sum((row) => row.delivered), fullGcs: sum((row) => row.fullGcs),
-    longestGcMs: Math.max(...rounds.map((r) => r.row.longestGcMs)) };
+    longestGcMs: Math.max(...rounds.map((r) => r.row.longestGcMs)),
+    lastAnswer: percentile(rounds.flatMap((r) => r.lastAnswers).sort((a, b) => a - b), 50) };
 }
 
 /** Which messages arrived late, and where in the run: `seq:late answers/max ms` for each message with a latency over `overMs`. */
@@ -640,7 +654,7 @@ async function countedLongPoll(kind: ServerKind): Promise<CountedRow> {
     ])) as [{ port: number }];
     const server: Server = { kind, port: message.port, child, fullGcs: 0, longestGcMs: 0 };
     return await withWorkers(pollers, async ([worker]) => {
-      await worker!.send({ cmd: 'poll', kind, port: server.port, count: pollers, addresses: ADDRESSES });
+      await worker!.send({ cmd: 'poll', kind, port: server.port, count: pollers, addresses: ADDRESSES, repollAtOnce });
       let expected = 0;
       const wave = async (seq: number) => {
         await publish(server, seq);
@@ -765,13 +779,14 @@ if (wanted('longpoll')) {
   results.longpoll = rows;
   results.longpollRounds = rounds.map((pair) => pair.map((r) => r.row));
   const names = sameServerTwice ? ['reference', 'reference again'] : rivals;
-  say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers re-polling with their cursor, 20 messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
-  say('| server | delivered | expected | lost | repeated | p50 | p99 | max | server CPU µs per answer | full GCs while measured | longest GC pause ms |');
-  say('|---|---|---|---|---|---|---|---|---|---|---|');
-  rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} | ${fmt(r.longestGcMs, 1)} |`));
+  const repolling = repollAtOnce ? 're-polling at once' : 're-polling once the answers stop coming';
+  say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers ${repolling}, with their cursor, 20 messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
+  say('| server | delivered | expected | lost | repeated | p50 | p99 | max | last answer, median message | server CPU µs per answer | full GCs while measured | longest GC pause ms |');
+  say('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.lastAnswer, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} | ${fmt(r.longestGcMs, 1)} |`));
   const byRound = rounds.map(([ref, ours]) => `${ratio(ours.row.p99, ref.row.p99)} (${ref.row.fullGcs}, ${ours.row.fullGcs}; ${fmt(ref.row.longestGcMs, 1)}, ${fmt(ours.row.longestGcMs, 1)} ms)`);
   const medianRound = percentile(rounds.map(([ref, ours]) => ours.row.p99 / ref.row.p99).sort((a, b) => a - b), 50);
-  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)} (by round, with each server's full GCs and longest GC pause: ${byRound.join(', ')}; median round ${medianRound.toFixed(2)}×); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
+  say(`p99 ${names[1]}/${names[0]}: ${ratio(rows[1]!.p99, rows[0]!.p99)}; last answer: ${ratio(rows[1]!.lastAnswer, rows[0]!.lastAnswer)} (p99 by round, with each server's full GCs and longest GC pause: ${byRound.join(', ')}; median round ${medianRound.toFixed(2)}×); server CPU per answer: ${ratio(rows[1]!.cpuUsPerAnswer, rows[0]!.cpuUsPerAnswer)}`);
 }
 
 if (wanted('throughput')) {
