@@ -9,7 +9,7 @@ export type ServerKind = 'evcomet' | 'reference';
 
 export type Command =
   | { cmd: 'subscribe'; kind: ServerKind; port: number; count: number; addresses: string[]; path?: string }
-  | { cmd: 'poll'; kind: ServerKind; port: number; count: number; addresses: string[]; repollAtOnce?: boolean }
+  | { cmd: 'poll'; kind: ServerKind; port: number; count: number; addresses: string[]; repollAfterWave?: boolean }
   | { cmd: 'reset' }
   | { cmd: 'count' }
   | { cmd: 'report'; expected: number }
@@ -118,7 +118,7 @@ async function subscribe(kind: ServerKind, port: number, count: number, addresse
 }
 
 /** Starts `count` long-pollers that re-poll at once with their cursor; resolves when each has sent its first poll. */
-async function poll(kind: ServerKind, port: number, count: number, addresses: string[], repollAtOnce = false): Promise<number> {
+async function poll(kind: ServerKind, port: number, count: number, addresses: string[], repollAfterWave = false): Promise<number> {
   const url = (since: string | null) => (kind === 'evcomet'
     ? `/comet/bench?transport=longpoll${since ? `&since=${since}` : ''}`
     : `/poll${since ? `?since=${since}` : ''}`);
@@ -151,8 +151,8 @@ async function poll(kind: ServerKind, port: number, count: number, addresses: st
           record(tally, item.data, at);
         }
         if (pollingStopped) continue;
-        if (repollAtOnce) send();
-        else repollSoon(send);
+        if (repollAfterWave) repollSoon(send);
+        else send();
       }
     });
     socket.on('error', () => {});
@@ -163,12 +163,14 @@ async function poll(kind: ServerKind, port: number, count: number, addresses: st
   return started;
 }
 
-// Re-polls wait until the answers stop coming (none for 1 ms): this one process
-// stands for a thousand browsers, each of which reads its answer while the
-// server writes the others'. Sent at once, each re-poll's write (whose loopback
-// delivery is most of this process's CPU per answer) held up the reading of every
-// answer after it, so the latencies were the load generator's pace, not the
-// server's (BENCHMARKS.md, session 9). `--repoll-at-once` sends them at once.
+// With `--repoll-after-wave`, re-polls wait until the answers stop coming (none
+// for 1 ms). This one process stands for a thousand browsers, each of which
+// would read its answer while the server writes the others'. Re-polling at
+// once, each re-poll's write (whose loopback delivery is most of this process's
+// CPU per answer) holds up the reading of every answer after it, so a message's
+// later latencies are this process's pace more than the server's (BENCHMARKS.md,
+// session 9). Waiting shows the server's own pace, at a cost: once a server falls
+// behind, answers keep trickling and the re-polls keep waiting.
 let repolls: Array<() => void> = [];
 let repollTimer: NodeJS.Timeout | null = null;
 
@@ -203,7 +205,7 @@ process.on('message', async (command: Command) => {
       process.send!({ connected: await subscribe(command.kind, command.port, command.count, command.addresses, command.path) });
       break;
     case 'poll':
-      process.send!({ connected: await poll(command.kind, command.port, command.count, command.addresses, command.repollAtOnce) });
+      process.send!({ connected: await poll(command.kind, command.port, command.count, command.addresses, command.repollAfterWave) });
       break;
     case 'reset':
       for (const tally of tallies) {

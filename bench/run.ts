@@ -9,7 +9,7 @@
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
 //   npm run bench -- --only=longpoll --rounds=8       long-poll rounds per server (default 5)
 //   npm run bench -- --only=longpoll --same-server    the reference against itself: the machine's noise
-//   npm run bench -- --only=longpoll --repoll-at-once  pollers re-poll the moment each answer is read
+//   npm run bench -- --only=longpoll --repoll-after-wave  pollers re-poll once a message's answers stop coming
 //   npm run bench -- --only=callgrind   long-poll work per answer, counted by valgrind (only when asked)
 //   npm run bench -- --only=callgrind --callgrind-dir=DIR   keeps the counts for bench/callgrind-functions.ts
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -37,8 +37,8 @@ const LONGPOLL_SECONDS = quick ? 3 : 10;
 const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 5));
 // The long-poll scenario with the reference in both places: how far two runs of one server differ.
 const sameServerTwice = args.includes('--same-server');
-// Long-pollers re-poll the moment each answer is read, as before session 9, not once the answers stop coming (bench/load.ts).
-const repollAtOnce = args.includes('--repoll-at-once');
+// Long-pollers re-poll once a message's answers stop coming, not the moment each is read (bench/load.ts).
+const repollAfterWave = args.includes('--repoll-after-wave');
 const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 // Where the callgrind scenario keeps each server's counts, perf map and answer count, if asked.
 const callgrindDir = args.find((a) => a.startsWith('--callgrind-dir='))?.slice(16);
@@ -267,7 +267,7 @@ async function longPoll(kind: ServerKind): Promise<PollRound> {
   const messages = rate * LONGPOLL_SECONDS;
   try {
     return await withWorkers(pollers, async (workers, shares) => {
-      await Promise.all(workers.map((w, i) => w.send({ cmd: 'poll', kind, port: server.port, count: shares[i]!, addresses: ADDRESSES, repollAtOnce })));
+      await Promise.all(workers.map((w, i) => w.send({ cmd: 'poll', kind, port: server.port, count: shares[i]!, addresses: ADDRESSES, repollAfterWave })));
       await sleep(1500);
       // A second of messages first, not counted: both servers are measured with
       // their code compiled, as a server that has run a while is.
@@ -654,7 +654,7 @@ async function countedLongPoll(kind: ServerKind): Promise<CountedRow> {
     ])) as [{ port: number }];
     const server: Server = { kind, port: message.port, child, fullGcs: 0, longestGcMs: 0 };
     return await withWorkers(pollers, async ([worker]) => {
-      await worker!.send({ cmd: 'poll', kind, port: server.port, count: pollers, addresses: ADDRESSES, repollAtOnce });
+      await worker!.send({ cmd: 'poll', kind, port: server.port, count: pollers, addresses: ADDRESSES, repollAfterWave });
       let expected = 0;
       const wave = async (seq: number) => {
         await publish(server, seq);
@@ -779,7 +779,7 @@ if (wanted('longpoll')) {
   results.longpoll = rows;
   results.longpollRounds = rounds.map((pair) => pair.map((r) => r.row));
   const names = sameServerTwice ? ['reference', 'reference again'] : rivals;
-  const repolling = repollAtOnce ? 're-polling at once' : 're-polling once the answers stop coming';
+  const repolling = repollAfterWave ? 're-polling once the answers stop coming' : 're-polling at once';
   say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers ${repolling}, with their cursor, 20 messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
   say('| server | delivered | expected | lost | repeated | p50 | p99 | max | last answer, median message | server CPU µs per answer | full GCs while measured | longest GC pause ms |');
   say('|---|---|---|---|---|---|---|---|---|---|---|---|');
