@@ -240,7 +240,7 @@ interface PollRow extends LatencyRow {
   fullGcs: number;
   /** The server's longest collection pause during the measured seconds, in ms. */
   longestGcMs: number;
-  /** The median, over messages, of a message's last answer's latency: how long the server takes to answer a thousand polls. */
+  /** The median, over messages, of a message's last answer's latency: how long a thousand polls take to be answered and read. */
   lastAnswer: number;
 }
 /** One server's long-poll round: its row and what pooling rounds needs. */
