@@ -124,6 +124,11 @@ export function createPollHolds(holdMs: number): PollHolds {
     timer = setTimeout(expireDue, Math.max(0, held.first.heldUntil - clock()));
   }
 
+  function disarm(): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+  }
+
   function expireDue(): void {
     timer = null;
     const now = clock();
@@ -141,10 +146,13 @@ export function createPollHolds(holdMs: number): PollHolds {
       append(held, poll);
       arm();
     },
-    delete: (poll) => remove(held, poll),
+    delete(poll) {
+      remove(held, poll);
+      // The last poll gone takes its timer along: none is left running for nobody.
+      if (!held.first) disarm();
+    },
     stop() {
-      if (timer) clearTimeout(timer);
-      timer = null;
+      disarm();
       while (held.first) remove(held, held.first);
     },
     get size() {
