@@ -126,6 +126,21 @@ describe.each(polling)('%s', (transport) => {
     expect(items).toEqual(ids.map((id, i) => ({ kind: 'message', id, data: i + 1 })));
   });
 
+
+  it('answers polls catching up from one cursor alike, and each other cursor with its own messages', async () => {
+    server = await startApp();
+    const since = await server.publish('room', 'before');
+    const [a, b] = [await server.publish('room', 'a'), await server.publish('room', 'b')];
+    const dataAfter = async (cursor: string) => messagesOf((await poll(transport, 'room', cursor)).items).map((m) => m.data);
+    expect(await dataAfter(since)).toEqual(['a', 'b']);
+    expect(await dataAfter(since)).toEqual(['a', 'b']);
+    // The same first message, one more after it; then a later first message, the same last.
+    await server.publish('room', 'c');
+    expect(await dataAfter(since)).toEqual(['a', 'b', 'c']);
+    expect(await dataAfter(a)).toEqual(['b', 'c']);
+    expect(await dataAfter(b)).toEqual(['c']);
+    expect(await dataAfter(since)).toEqual(['a', 'b', 'c']);
+  });
   it('holds the request until a message comes, and polls on with the last id losing nothing', async () => {
     server = await startApp();
     const held = poll(transport, 'room');
