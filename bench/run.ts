@@ -10,6 +10,7 @@
 //   npm run bench -- --only=longpoll --rounds=8       long-poll rounds per server (default 5)
 //   npm run bench -- --only=longpoll --same-server    the reference against itself: the machine's noise
 //   npm run bench -- --only=longpoll --repoll-after-wave  pollers re-poll once a message's answers stop coming
+//   npm run bench -- --only=longpoll --rate=40        long-poll messages per second (default 20): past what the machine keeps up with
 //   npm run bench -- --only=callgrind   long-poll work per answer, counted by valgrind (only when asked)
 //   npm run bench -- --only=callgrind --callgrind-dir=DIR   keeps the counts for bench/callgrind-functions.ts
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -39,6 +40,8 @@ const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slic
 const sameServerTwice = args.includes('--same-server');
 // Long-pollers re-poll once a message's answers stop coming, not the moment each is read (bench/load.ts).
 const repollAfterWave = args.includes('--repoll-after-wave');
+// Long-poll messages per second: the issue's 20 by default; more puts the pollers behind, catching up.
+const LONGPOLL_RATE = Number(args.find((a) => a.startsWith('--rate='))?.slice(7) ?? 20);
 const cpuProf = args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [];
 // Where the callgrind scenario keeps each server's counts, perf map and answer count, if asked.
 const callgrindDir = args.find((a) => a.startsWith('--callgrind-dir='))?.slice(16);
@@ -263,7 +266,7 @@ const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux the bench runs on
 async function longPoll(kind: ServerKind): Promise<PollRound> {
   const server = await startServer(kind, {}, { traceGc: true });
   const pollers = quick ? 200 : 1000;
-  const rate = 20;
+  const rate = LONGPOLL_RATE;
   const messages = rate * LONGPOLL_SECONDS;
   try {
     return await withWorkers(pollers, async (workers, shares) => {
@@ -780,7 +783,7 @@ if (wanted('longpoll')) {
   results.longpollRounds = rounds.map((pair) => pair.map((r) => r.row));
   const names = sameServerTwice ? ['reference', 'reference again'] : rivals;
   const repolling = repollAfterWave ? 're-polling once the answers stop coming' : 're-polling at once';
-  say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers ${repolling}, with their cursor, 20 messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
+  say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers ${repolling}, with their cursor, ${LONGPOLL_RATE} messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
   say('| server | delivered | expected | lost | repeated | p50 | p99 | max | last answer, median message | server CPU µs per answer | full GCs while measured | longest GC pause ms |');
   say('|---|---|---|---|---|---|---|---|---|---|---|---|');
   rows.forEach((r, i) => say(`| ${names[i]} | ${r.delivered} | ${r.expected} | ${r.lost} | ${r.repeated} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.lastAnswer, 2)} | ${fmt(r.cpuUsPerAnswer)} | ${r.fullGcs} | ${fmt(r.longestGcMs, 1)} |`));
