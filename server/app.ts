@@ -117,6 +117,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     comet.holds.stop();
     presence.close();
     rate.close();
+    limiter.close();
     await bus.close();
     await store.close();
   });
