@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeRawAnswer } from '../server/raw-answer.ts';
+import { get } from './helpers/raw-http.ts';
 
 const headers = ['content-type', 'application/json; charset=utf-8', 'x-content-type-options', 'nosniff', 'cache-control', 'no-cache, no-store'];
 
@@ -72,7 +73,6 @@ function exchange(port: number, requests: string[], { answers = requests.length,
 }
 
 const withoutDate = (text: string) => text.replace(/\r\nDate: [^\r]+/g, '\r\nDate: -');
-const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
 describe('a raw answer', () => {
   it('is the bytes Node writes for the same answer, but for the date, and the connection serves the next request', async () => {
