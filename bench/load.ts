@@ -5,7 +5,8 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
-export type ServerKind = 'evcomet' | 'reference';
+// 'bare' (bench/bare-poll-server.ts) speaks the reference's protocol.
+export type ServerKind = 'evcomet' | 'reference' | 'bare';
 
 export type Command =
   | { cmd: 'subscribe'; kind: ServerKind; port: number; count: number; addresses: string[]; path?: string }

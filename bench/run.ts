@@ -9,6 +9,7 @@
 //   npm run bench -- --cpu-prof        servers write V8 CPU profiles to bench/profiles/
 //   npm run bench -- --only=longpoll --rounds=8       long-poll rounds per server (default 5)
 //   npm run bench -- --only=longpoll --same-server    the reference against itself: the machine's noise
+//   npm run bench -- --only=longpoll --bare           the reference against the least a Node `http` server can do
 //   npm run bench -- --only=longpoll --repoll-after-wave  pollers re-poll once a message's answers stop coming
 //   npm run bench -- --only=longpoll --rate=40        long-poll messages per second (default 20): past what the machine keeps up with
 //   npm run bench -- --only=callgrind   long-poll work per answer, counted by valgrind (only when asked)
@@ -38,6 +39,8 @@ const LONGPOLL_SECONDS = quick ? 3 : 10;
 const LONGPOLL_ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (quick ? 1 : 5));
 // The long-poll scenario with the reference in both places: how far two runs of one server differ.
 const sameServerTwice = args.includes('--same-server');
+// The long-poll scenario with bench/bare-poll-server.ts in evcomet's place: the floor under any server on Node's `http`.
+const bareRival = args.includes('--bare');
 // Long-pollers re-poll once a message's answers stop coming, not the moment each is read (bench/load.ts).
 const repollAfterWave = args.includes('--repoll-after-wave');
 // Long-poll messages per second: the issue's 20 by default; more puts the pollers behind, catching up.
@@ -74,7 +77,7 @@ interface Server {
 }
 
 async function startServer(kind: Server['kind'], env: Record<string, string> = {}, { traceGc = false } = {}): Promise<Server> {
-  const script = { evcomet: 'evcomet-server.js', reference: 'reference-server.js', fastify: 'fastify-hello-server.js' }[kind];
+  const script = { evcomet: 'evcomet-server.js', reference: 'reference-server.js', fastify: 'fastify-hello-server.js', bare: 'bare-poll-server.js' }[kind];
   const child = fork(new URL(script, here), {
     execArgv: ['--expose-gc', ...(traceGc ? ['--trace-gc'] : []), ...cpuProf],
     env: { ...process.env, PORT: '0', ...env },
@@ -770,7 +773,7 @@ if (wanted('longpoll')) {
   // take turns for several rounds, each going first in every other one, and each
   // server's row holds every answer of all its rounds. Each round's ratio is shown
   // too, and their median, which one disturbed round cannot move (session 7).
-  const rivals: [ServerKind, ServerKind] = ['reference', sameServerTwice ? 'reference' : 'evcomet'];
+  const rivals: [ServerKind, ServerKind] = ['reference', sameServerTwice ? 'reference' : bareRival ? 'bare' : 'evcomet'];
   const rounds: Array<[PollRound, PollRound]> = [];
   for (let round = 0; round < LONGPOLL_ROUNDS; round++) {
     const [first, second] = round % 2 === 0 ? rivals : [rivals[1], rivals[0]];
@@ -781,7 +784,7 @@ if (wanted('longpoll')) {
   const rows = [pooled(rounds.map(([ref]) => ref)), pooled(rounds.map(([, ours]) => ours))];
   results.longpoll = rows;
   results.longpollRounds = rounds.map((pair) => pair.map((r) => r.row));
-  const names = sameServerTwice ? ['reference', 'reference again'] : rivals;
+  const names = sameServerTwice ? ['reference', 'reference again'] : bareRival ? ['reference', 'bare Node http'] : rivals;
   const repolling = repollAfterWave ? 're-polling once the answers stop coming' : 're-polling at once';
   say(`\n3. Long-poll: ${rows[0]!.subscribers} pollers ${repolling}, with their cursor, ${LONGPOLL_RATE} messages/s, ${LONGPOLL_ROUNDS} rounds of ${LONGPOLL_SECONDS} s each (latency in ms)`);
   say('| server | delivered | expected | lost | repeated | p50 | p99 | max | last answer, median message | server CPU µs per answer | full GCs while measured | longest GC pause ms |');
