@@ -774,7 +774,7 @@ if (wanted('longpoll')) {
   // server's row holds every answer of all its rounds. Each round's ratio is shown
   // too, and their median, which one disturbed round cannot move (session 7).
   // Twenty rounds: over five, even a server with a fifth less CPU per answer
-  // than the reference came out at 0.72x and at 1.29x (session 11).
+  // than the reference came out at 0.72× and at 1.29× (session 11).
   const rivals: [ServerKind, ServerKind] = ['reference', sameServerTwice ? 'reference' : bareRival ? 'bare' : 'evcomet'];
   const rounds: Array<[PollRound, PollRound]> = [];
   for (let round = 0; round < LONGPOLL_ROUNDS; round++) {
