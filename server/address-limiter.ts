@@ -6,7 +6,7 @@ export interface AddressLimiter {
   acquire(address: string): boolean;
   /** Gives back a place taken by acquire(); call it once per successful acquire. */
   release(address: string): void;
-  /** Addresses holding places now (for tests and /status). */
+  /** Addresses holding places now (for tests; counted when asked, so acquire and release keep no total). */
   readonly addresses: number;
   /** Addresses with a counter kept: those holding places, and those that held some since the last sweep. */
   readonly tracked: number;
@@ -27,7 +27,6 @@ const SWEEP_INTERVAL_MS = 30_000;
 export function createAddressLimiter(max: number, sweepMs = SWEEP_INTERVAL_MS): AddressLimiter {
   // A counter object per address: one lookup per acquire or release, which every poll makes.
   const open = new Map<string, { count: number }>();
-  let holding = 0;
   const sweep = setInterval(() => {
     for (const [address, places] of open) if (places.count === 0) open.delete(address);
   }, sweepMs);
@@ -40,14 +39,16 @@ export function createAddressLimiter(max: number, sweepMs = SWEEP_INTERVAL_MS): 
         open.set(address, (places = { count: 0 }));
       }
       if (places.count >= max) return false;
-      if (places.count++ === 0) holding++;
+      places.count++;
       return true;
     },
     release(address) {
       const places = open.get(address);
-      if (places && places.count > 0 && --places.count === 0) holding--;
+      if (places && places.count > 0) places.count--;
     },
     get addresses() {
+      let holding = 0;
+      for (const places of open.values()) if (places.count > 0) holding++;
       return holding;
     },
     get tracked() {
