@@ -20,10 +20,13 @@ const recent: string[] = [];
 let firstId = 1;
 let lastId = 0;
 
+function send(res: http.ServerResponse, body: Buffer): void {
+  if (!writeRawAnswer(res, headers, body)) res.writeHead(200, [...headers, 'content-length', String(body.length)]).end(body);
+}
+
 function answer(res: http.ServerResponse, since: number): void {
   const from = Math.max(since + 1, firstId);
-  const body = Buffer.from(`[${recent.slice(from - firstId).join(',')}]`);
-  if (!writeRawAnswer(res, headers, body)) res.writeHead(200, [...headers, 'content-length', String(body.length)]).end(body);
+  send(res, Buffer.from(`[${recent.slice(from - firstId).join(',')}]`));
 }
 
 const server = http.createServer((req, res) => {
@@ -47,10 +50,7 @@ const server = http.createServer((req, res) => {
       const body = Buffer.from(`[${recent[recent.length - 1]}]`);
       const waiting = held;
       held = [];
-      for (const poll of waiting) {
-        if (poll.writableEnded || poll.destroyed) continue;
-        if (!writeRawAnswer(poll, headers, body)) poll.writeHead(200, [...headers, 'content-length', String(body.length)]).end(body);
-      }
+      for (const poll of waiting) if (!poll.writableEnded && !poll.destroyed) send(poll, body);
       res.writeHead(200, { 'content-type': 'application/json' }).end(`{"id":${id}}`);
     });
   } else if (url === '/__gc') {

@@ -126,7 +126,6 @@ describe.each(polling)('%s', (transport) => {
     expect(items).toEqual(ids.map((id, i) => ({ kind: 'message', id, data: i + 1 })));
   });
 
-
   it('answers polls catching up from one cursor alike, and each other cursor with its own messages', async () => {
     server = await startApp();
     const since = await server.publish('room', 'before');
@@ -141,6 +140,7 @@ describe.each(polling)('%s', (transport) => {
     expect(await dataAfter(b)).toEqual(['c']);
     expect(await dataAfter(since)).toEqual(['a', 'b', 'c']);
   });
+
   it('holds the request until a message comes, and polls on with the last id losing nothing', async () => {
     server = await startApp();
     const held = poll(transport, 'room');
