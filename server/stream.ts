@@ -206,13 +206,37 @@ export function answerError(res: ServerResponse, err: unknown, log: FastifyBaseL
   }
 }
 
-// The push writer's listeners are shared functions that find their writer on the
-// response, so an open stream costs no closures (there may be tens of thousands).
-const writerOf = Symbol('evcomet.pushWriter');
-type WithWriter = ServerResponse & { [writerOf]?: PushWriter };
-type WithWriterSocket = Socket & { [writerOf]?: PushWriter };
-function onWriterClose(this: WithWriter) { this[writerOf]?.halt('client-gone'); }
-function onWriterDrain(this: WithWriter | WithWriterSocket) { this[writerOf]?.drained(); }
+// A client that leaves is seen on its connection: one 'close' listener per
+// socket, a shared function that halts the writers open on it. A socket holds
+// one open writer, or several when requests were pipelined behind a stream.
+// Listening on each response instead cost every held poll two listeners and a
+// property of ours on Node's response, whose changed shape sent Node's own
+// property accesses on it to V8's slower, megamorphic paths (BENCHMARKS.md,
+// session 12). And a response that closed before its writer started, or that
+// waited behind another on its connection, was never heard from.
+const writersOf = Symbol('evcomet.pushWriters');
+type Watched = Socket & { [writersOf]?: PushWriter | Set<PushWriter> | null };
+
+function watch(socket: Watched, writer: PushWriter): void {
+  const current = socket[writersOf];
+  if (current === undefined) socket.on('close', onConnectionClose);
+  if (!current) socket[writersOf] = writer;
+  else if (current instanceof Set) current.add(writer);
+  else socket[writersOf] = new Set([current, writer]);
+}
+
+function unwatch(socket: Watched, writer: PushWriter): void {
+  const current = socket[writersOf];
+  if (current === writer) socket[writersOf] = null;
+  else if (current instanceof Set && current.delete(writer) && current.size === 0) socket[writersOf] = null;
+}
+
+function onConnectionClose(this: Watched): void {
+  const current = this[writersOf];
+  this[writersOf] = null;
+  if (current instanceof Set) for (const writer of current) writer.halt('client-gone');
+  else current?.halt('client-gone');
+}
 
 class PushWriter implements PushSink, OpenStream {
   listPrev: OpenStream | null = null;
@@ -220,14 +244,17 @@ class PushWriter implements PushSink, OpenStream {
   listOrder = 0;
   private state: 'open' | StopReason | 'ended' = 'open';
   private idleTimer: NodeJS.Timeout | null = null;
+  /** The connection the response goes out on; a pipelined response has no res.socket yet. */
+  private readonly connection: Watched;
   /** Set for a close-delimited body once its head is out: later chunks go to it directly. */
-  private socket: WithWriterSocket | null = null;
-  /** What 'drain' is listened on, once a write has filled the buffer; most responses never need it. */
-  private drainSource: WithWriter | WithWriterSocket | null = null;
+  private socket: Socket | null = null;
+  /** What 'drain' is listened on, and the listener, once a write has filled the buffer; most responses never need it. */
+  private drainSource: ServerResponse | Socket | null = null;
+  private onDrain: (() => void) | null = null;
   private readonly raw: boolean;
 
   constructor(
-    private readonly res: WithWriter,
+    private readonly res: ServerResponse,
     /** Dropped once the headers are sent: an open stream keeps only what it needs. */
     private head: StreamHead | null,
     private readonly body: PushBody,
@@ -236,9 +263,12 @@ class PushWriter implements PushSink, OpenStream {
     private readonly registry: LinkedList<OpenStream>,
   ) {
     this.raw = head!.closeDelimited;
+    this.connection = res.req.socket;
   }
 
   start(): void {
+    // A client that left while the view awaited is told of no more: the body only stops.
+    if (this.connection.destroyed) return this.halt('client-gone');
     const { res } = this;
     if (this.raw) res.removeHeader('transfer-encoding');
     try {
@@ -251,9 +281,7 @@ class PushWriter implements PushSink, OpenStream {
     // asynchronously, so none was missed meanwhile.
     if (this.state !== 'open') return;
     append(this.registry, this);
-    res[writerOf] = this;
-    res.on('close', onWriterClose);
-    res.on('error', onWriterClose);
+    watch(this.connection, this);
     if (this.idleTimeoutMs) this.idleTimer = setTimeout(() => this.halt('idle-timeout'), this.idleTimeoutMs);
   }
 
@@ -264,7 +292,7 @@ class PushWriter implements PushSink, OpenStream {
     const written = this.socket ? this.socket.write(chunk) : this.writeToResponse(chunk);
     if (!written && !this.drainSource) {
       this.drainSource = this.socket ?? this.res;
-      this.drainSource.on('drain', onWriterDrain);
+      this.drainSource.on('drain', (this.onDrain ??= () => this.drained()));
     }
     return written;
   }
@@ -280,8 +308,7 @@ class PushWriter implements PushSink, OpenStream {
     // A close-delimited body has no framing to add: once the head is out, its
     // bytes go straight to the socket, without the response's bookkeeping per write.
     if (this.raw && res.socket && !res.socket.destroyed) {
-      this.socket = res.socket as WithWriterSocket;
-      this.socket[writerOf] = this;
+      this.socket = res.socket;
     }
     return written;
   }
@@ -343,19 +370,13 @@ class PushWriter implements PushSink, OpenStream {
 
   private cleanup(): void {
     this.state = 'ended';
-    const { res } = this;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    // The response's 'close' and 'error' listeners stay on it: they are shared
-    // functions that find no writer once this is cleared, and the response is
-    // over. Taking them off cost every held poll two more calls, and its
-    // listener table its shape (a delete turns it into a dictionary).
-    if (res[writerOf] === this) res[writerOf] = undefined;
-    this.drainSource?.off('drain', onWriterDrain);
+    // The connection's 'close' listener stays: it is shared, finds no writer
+    // once this one is gone, and serves the connection's next stream.
+    unwatch(this.connection, this);
+    if (this.drainSource) this.drainSource.off('drain', this.onDrain!);
     this.drainSource = null;
-    if (this.socket) {
-      this.socket[writerOf] = undefined;
-      this.socket = null;
-    }
+    this.socket = null;
     remove(this.registry, this);
   }
 }

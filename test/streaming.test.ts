@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { httpError } from '../server/errors.ts';
 import { sleep } from '../server/sleep.ts';
 import { path } from '../server/urls.ts';
-import { respond, type ViewRequest } from '../server/views.ts';
+import { pushBody, respond, type PushBody, type PushSink, type ViewRequest } from '../server/views.ts';
 import { get, openConnection, rawRequest, waitFor } from './helpers/raw-http.ts';
 import { startViewServer, type ViewServer } from './helpers/view-server.ts';
 
@@ -277,5 +277,49 @@ describe('streaming a view', () => {
     await sleep(50);
     const after = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     expect(after).toBeLessThanOrEqual(before);
+  });
+});
+
+/** A push body that holds its response open and records how it was started and stopped. */
+function holdingBody(events: string[], name: string): PushBody {
+  return {
+    [pushBody]: true,
+    start(sink: PushSink) {
+      events.push(`${name} started`);
+      sink.write('');
+    },
+    resume() {},
+    stop(reason: string) {
+      events.push(`${name} stopped: ${reason}`);
+    },
+  };
+}
+
+describe('push bodies and their connection', () => {
+  it('stops every push body on a connection when its client leaves, pipelined ones too', async () => {
+    const events: string[] = [];
+    server = await startViewServer([path('hold/<str:name>', (req: ViewRequest) => respond(holdingBody(events, req.params.name as string)))]);
+    const conn = await openConnection(server.port);
+    // The second request waits behind the first's open response, with no socket of its own yet.
+    conn.socket.write(get('/hold/first') + get('/hold/second'));
+    await waitFor(() => server!.streamer.openCount === 2, 2000, 'both bodies to start');
+    conn.close();
+    await waitFor(() => server!.streamer.openCount === 0, 2000, 'both bodies to stop');
+    expect(events.sort()).toEqual(['first started', 'first stopped: client-gone', 'second started', 'second stopped: client-gone']);
+  });
+
+  it('only stops a push body whose client left while the view awaited', async () => {
+    const events: string[] = [];
+    server = await startViewServer([path('late', async (req: ViewRequest) => {
+      await new Promise((resolve) => req.signal.addEventListener('abort', resolve));
+      return respond(holdingBody(events, 'late'));
+    })]);
+    const conn = await openConnection(server.port);
+    conn.socket.write(get('/late'));
+    await sleep(50);
+    conn.close();
+    await waitFor(() => events.length > 0, 2000, 'the body to be stopped');
+    expect(events).toEqual(['late stopped: client-gone']);
+    expect(server.streamer.openCount).toBe(0);
   });
 });
