@@ -11,6 +11,7 @@ import { transportNames, type TransportName } from '../transports/encoder.ts';
 import { createAddressLimiter, type AddressLimiter } from './address-limiter.ts';
 import type { Bus } from './bus.ts';
 import { createChatLines } from './chat-lines.ts';
+import { prepareConnection } from './connection.ts';
 import { chatUrls } from './chat-urls.ts';
 import { createHeartbeats, createPollHolds } from './comet-stream.ts';
 import { cometLane, type CometLane } from './comet-lane.ts';
@@ -217,6 +218,7 @@ function laneServer(handler: (req: IncomingMessage, res: ServerResponse) => void
   const server = createServer((req, res) => {
     if (!lane(req, res)) handler(req, res);
   });
+  server.on('connection', prepareConnection);
   // What fastify sets on a server it makes itself.
   server.keepAliveTimeout = options.keepAliveTimeout!;
   server.requestTimeout = options.requestTimeout!;

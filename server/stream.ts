@@ -22,6 +22,7 @@
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
+import { writersKey } from './connection.ts';
 import { errorBody, errorHeaders } from './errors.ts';
 import { append, forEach, linkedList, remove, type Linked, type LinkedList } from './linked-list.ts';
 import { writeRawAnswer } from './raw-answer.ts';
@@ -214,26 +215,25 @@ export function answerError(res: ServerResponse, err: unknown, log: FastifyBaseL
 // property accesses on it to V8's slower, megamorphic paths (BENCHMARKS.md,
 // session 12). And a response that closed before its writer started, or that
 // waited behind another on its connection, was never heard from.
-const writersOf = Symbol('evcomet.pushWriters');
-type Watched = Socket & { [writersOf]?: PushWriter | Set<PushWriter> | null };
+type Watched = Socket & { [writersKey]?: PushWriter | Set<PushWriter> | null };
 
 function watch(socket: Watched, writer: PushWriter): void {
-  const current = socket[writersOf];
+  const current = socket[writersKey];
   if (current === undefined) socket.on('close', onConnectionClose);
-  if (!current) socket[writersOf] = writer;
+  if (!current) socket[writersKey] = writer;
   else if (current instanceof Set) current.add(writer);
-  else socket[writersOf] = new Set([current, writer]);
+  else socket[writersKey] = new Set([current, writer]);
 }
 
 function unwatch(socket: Watched, writer: PushWriter): void {
-  const current = socket[writersOf];
-  if (current === writer) socket[writersOf] = null;
-  else if (current instanceof Set && current.delete(writer) && current.size === 0) socket[writersOf] = null;
+  const current = socket[writersKey];
+  if (current === writer) socket[writersKey] = null;
+  else if (current instanceof Set && current.delete(writer) && current.size === 0) socket[writersKey] = null;
 }
 
 function onConnectionClose(this: Watched): void {
-  const current = this[writersOf];
-  this[writersOf] = null;
+  const current = this[writersKey];
+  this[writersKey] = null;
   if (current instanceof Set) for (const writer of current) writer.halt('client-gone');
   else current?.halt('client-gone');
 }

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
+import { peerAddressKey } from './connection.ts';
 import type { Params } from './urls.ts';
 import type { ViewRequest } from './views.ts';
 
@@ -44,12 +45,10 @@ export class HttpViewRequest implements ViewRequest {
   }
 }
 
-// A connection's peer address, kept on its socket: every poll on a kept-alive
-// connection asks for it (the per-address limit), and Node's getter costs a
-// poll about 600 instructions and 20 cache misses each time (callgrind,
-// BENCHMARKS.md, session 8).
-const peerAddress = Symbol('evcomet.peerAddress');
-
-function peerAddressOf(socket: Socket & { [peerAddress]?: string }): string {
-  return (socket[peerAddress] ??= socket.remoteAddress ?? '');
+// A connection's peer address, kept on its socket (server/connection.ts): every
+// poll on a kept-alive connection asks for it (the per-address limit), and
+// Node's getter costs a poll about 600 instructions and 20 cache misses each
+// time (callgrind, BENCHMARKS.md, session 8).
+function peerAddressOf(socket: Socket & { [peerAddressKey]?: string }): string {
+  return (socket[peerAddressKey] ??= socket.remoteAddress ?? '');
 }
