@@ -310,13 +310,15 @@ describe('push bodies and their connection', () => {
 
   it('only stops a push body whose client left while the view awaited', async () => {
     const events: string[] = [];
+    let entered = false;
     server = await startViewServer([path('late', async (req: ViewRequest) => {
+      entered = true;
       await new Promise((resolve) => req.signal.addEventListener('abort', resolve));
       return respond(holdingBody(events, 'late'));
     })]);
     const conn = await openConnection(server.port);
     conn.socket.write(get('/late'));
-    await sleep(50);
+    await waitFor(() => entered, 2000, 'the view to run');
     conn.close();
     await waitFor(() => events.length > 0, 2000, 'the body to be stopped');
     expect(events).toEqual(['late stopped: client-gone']);
