@@ -1,5 +1,5 @@
 // What evcomet keeps on a connection's socket: its peer's address, which every
-// poll on it asks for (server/view-request.ts), and the push writers open on it
+// poll on it asks for (server/view-request.ts), and the streams open on it
 // (server/stream.ts). Servers that evcomet makes set both as each socket
 // connects, so that every socket takes the same shape once. Added poll by poll,
 // they left Node's own code on sockets seeing sockets of several shapes, and
@@ -9,10 +9,10 @@
 import type { Socket } from 'node:net';
 
 export const peerAddressKey = Symbol('evcomet.peerAddress');
-export const writersKey = Symbol('evcomet.pushWriters');
+export const streamsKey = Symbol('evcomet.streams');
 
 /** Gives `socket` evcomet's fields, empty: call it on each socket as it connects. */
-export function prepareConnection(socket: Socket & { [peerAddressKey]?: string; [writersKey]?: unknown }): void {
+export function prepareConnection(socket: Socket & { [peerAddressKey]?: string; [streamsKey]?: unknown }): void {
   socket[peerAddressKey] = undefined;
-  socket[writersKey] = undefined;
+  socket[streamsKey] = undefined;
 }

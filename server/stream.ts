@@ -22,7 +22,7 @@
 import type { ServerResponse, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
-import { writersKey } from './connection.ts';
+import { streamsKey } from './connection.ts';
 import { errorBody, errorHeaders } from './errors.ts';
 import { append, forEach, linkedList, remove, type Linked, type LinkedList } from './linked-list.ts';
 import { writeRawAnswer } from './raw-answer.ts';
@@ -59,6 +59,38 @@ interface OpenStream extends Linked<OpenStream> {
   halt(reason: StopReason): void;
 }
 
+// A client that leaves is seen on its connection: one 'close' listener per
+// socket, a shared function that halts the streams open on it, push or pull. A
+// socket holds one open stream, or several when requests were pipelined behind
+// a stream. Listening on each response instead cost every held poll two
+// listeners and a property of ours on Node's response, whose changed shape
+// sent Node's own property accesses on it to V8's slower, megamorphic paths
+// (BENCHMARKS.md, session 12). And a response that closed before its stream
+// started (its view awaited), or that waited behind another on its
+// connection, was never heard from.
+type Watched = Socket & { [streamsKey]?: OpenStream | Set<OpenStream> | null };
+
+function watch(socket: Watched, stream: OpenStream): void {
+  const current = socket[streamsKey];
+  if (current === undefined) socket.on('close', onConnectionClose);
+  if (!current) socket[streamsKey] = stream;
+  else if (current instanceof Set) current.add(stream);
+  else socket[streamsKey] = new Set([current, stream]);
+}
+
+function unwatch(socket: Watched, stream: OpenStream): void {
+  const current = socket[streamsKey];
+  if (current === stream) socket[streamsKey] = null;
+  else if (current instanceof Set && current.delete(stream) && current.size === 0) socket[streamsKey] = null;
+}
+
+function onConnectionClose(this: Watched): void {
+  const current = this[streamsKey];
+  this[streamsKey] = null;
+  if (current instanceof Set) for (const stream of current) stream.halt('client-gone');
+  else current?.halt('client-gone');
+}
+
 const stopped = Symbol('stopped');
 const drained = Symbol('drained');
 type Wake = IteratorResult<Chunk> | typeof stopped | typeof drained;
@@ -79,10 +111,11 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
       wake?.(stopped);
     };
     entry.halt = halt;
-    const onClose = () => halt('client-gone');
+    const connection: Watched = res.req.socket;
+    // A client that left while the view awaited is told of no more: the view's iterator only returns.
+    if (connection.destroyed) halt('client-gone');
+    else watch(connection, entry);
     const onDrain = () => wake?.(drained);
-    res.on('close', onClose);
-    res.on('error', onClose);
     res.on('drain', onDrain);
 
     if (head.closeDelimited) res.removeHeader('transfer-encoding');
@@ -120,8 +153,7 @@ export function createStreamer(log: FastifyBaseLogger): Streamer {
       }
     } finally {
       if (idleTimer) clearTimeout(idleTimer);
-      res.off('close', onClose);
-      res.off('error', onClose);
+      unwatch(connection, entry);
       res.off('drain', onDrain);
       wake = null;
       if (!finished) {
@@ -205,37 +237,6 @@ export function answerError(res: ServerResponse, err: unknown, log: FastifyBaseL
     log.error({ err }, 'view failed mid-stream; cutting the connection');
     res.destroy();
   }
-}
-
-// A client that leaves is seen on its connection: one 'close' listener per
-// socket, a shared function that halts the writers open on it. A socket holds
-// one open writer, or several when requests were pipelined behind a stream.
-// Listening on each response instead cost every held poll two listeners and a
-// property of ours on Node's response, whose changed shape sent Node's own
-// property accesses on it to V8's slower, megamorphic paths (BENCHMARKS.md,
-// session 12). And a response that closed before its writer started, or that
-// waited behind another on its connection, was never heard from.
-type Watched = Socket & { [writersKey]?: PushWriter | Set<PushWriter> | null };
-
-function watch(socket: Watched, writer: PushWriter): void {
-  const current = socket[writersKey];
-  if (current === undefined) socket.on('close', onConnectionClose);
-  if (!current) socket[writersKey] = writer;
-  else if (current instanceof Set) current.add(writer);
-  else socket[writersKey] = new Set([current, writer]);
-}
-
-function unwatch(socket: Watched, writer: PushWriter): void {
-  const current = socket[writersKey];
-  if (current === writer) socket[writersKey] = null;
-  else if (current instanceof Set && current.delete(writer) && current.size === 0) socket[writersKey] = null;
-}
-
-function onConnectionClose(this: Watched): void {
-  const current = this[writersKey];
-  this[writersKey] = null;
-  if (current instanceof Set) for (const writer of current) writer.halt('client-gone');
-  else current?.halt('client-gone');
 }
 
 class PushWriter implements PushSink, OpenStream {
@@ -371,7 +372,7 @@ class PushWriter implements PushSink, OpenStream {
   private cleanup(): void {
     this.state = 'ended';
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    // The connection's 'close' listener stays: it is shared, finds no writer
+    // The connection's 'close' listener stays: it is shared, finds no stream
     // once this one is gone, and serves the connection's next stream.
     unwatch(this.connection, this);
     if (this.drainSource) this.drainSource.off('drain', this.onDrain!);

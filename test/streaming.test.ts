@@ -308,6 +308,31 @@ describe('push bodies and their connection', () => {
     expect(events.sort()).toEqual(['first started', 'first stopped: client-gone', 'second started', 'second stopped: client-gone']);
   });
 
+  it("returns a pull stream's iterator, pulling nothing, when its client left while the view awaited", async () => {
+    let entered = false;
+    let pulled = 0;
+    const chunks = (async function* () {
+      for (;;) {
+        pulled++;
+        yield 'x\n';
+      }
+    })();
+    server = await startViewServer([path('late', async (req: ViewRequest) => {
+      entered = true;
+      await new Promise((resolve) => req.signal.addEventListener('abort', resolve));
+      return respond(chunks);
+    })]);
+    const conn = await openConnection(server.port);
+    conn.socket.write(get('/late'));
+    await waitFor(() => entered, 2000, 'the view to run');
+    conn.close();
+    await waitFor(() => server!.streamer.openCount === 0, 2000, 'the stream to end');
+    await sleep(20); // return() runs a tick after the stream ends
+    // Returned before it began: it is done without ever having run.
+    expect(await chunks.next()).toEqual({ value: undefined, done: true });
+    expect(pulled).toBe(0);
+  });
+
   it('only stops a push body whose client left while the view awaited', async () => {
     const events: string[] = [];
     let entered = false;
