@@ -867,7 +867,7 @@ if (wanted('wire')) {
   say('|---|---|---|');
   for (const r of rows) say(`| ${r.transport} | ${fmt(r.oneAtATime)} | ${fmt(r.underLoad)} |`);
   const floored = rows.filter((r) => ['sse', 'chunked', 'xhr-stream'].includes(r.transport));
-  judge('wire overhead per 66-byte message ≤ 32 B on sse, chunked, xhr-stream', floored.map((r) => `${fmt(r.oneAtATime)} B`).join(', '),
+  judge('wire overhead per 66-byte message ≤ 32 B on sse, chunked, xhr-stream', floored.map((r) => `${r.transport} ${fmt(r.oneAtATime)} B`).join(', '),
     floored.length === 3 && floored.every((r) => r.oneAtATime <= 32));
 }
 
