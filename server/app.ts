@@ -63,6 +63,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     logController: new LogController({ disableRequestLogging: !options.logRequests }),
     frameworkErrors: errorHandler,
     return503OnClosing: false,
+    trustProxy: settings.trustProxy ?? false,
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -159,8 +160,10 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     urls: exampleUrls({ publish: (channel, data) => publish('chat', channel, data), recent: (channel, limit) => hub.recent(channel, limit), comet }),
     prefix: '/examples',
   });
-  // Not with request logging on: fastify logs only the requests it routes.
-  if (!options.logRequests) {
+  // Not with request logging on: fastify logs only the requests it routes. Not
+  // behind a trusted proxy either: the lane knows only the connection's peer,
+  // and fastify reads the client's address from X-Forwarded-For.
+  if (!options.logRequests && settings.trustProxy === undefined) {
     lane = cometLane({ route: flatten(comets).find((route) => route.options.name === cometChannelRouteName)!, streamer, closing: () => closing, log: app.log });
   }
   return { fastify: app, hub, bus, store, presence, comet, limiter };

@@ -1,5 +1,6 @@
 // Settings, read once from the environment (README lists them). Unset services
 // fall back to the embedded defaults, so `npm start` needs nothing installed.
+import { isIP } from 'node:net';
 
 export interface Settings {
   port: number;
@@ -31,6 +32,11 @@ export interface Settings {
   subscriberQueueLimit: number;
   /** Open subscriptions allowed from one client address. */
   maxSubscribersPerAddress: number;
+  /**
+   * The reverse proxies whose X-Forwarded-For names the client: their
+   * addresses, CIDRs or `loopback`. Unset: the connection's peer is the client.
+   */
+  trustProxy: string[] | undefined;
   /** The chat (server/chat-*.ts). */
   chat: ChatSettings;
   /** The forum's sign-in tables (MySQL store only). */
@@ -96,6 +102,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     channelBufferAgeMs: integer(env, 'CHANNEL_BUFFER_AGE_MS', 10 * 60_000, 1000, 7 * 24 * 3600_000),
     subscriberQueueLimit: integer(env, 'SUBSCRIBER_QUEUE_LIMIT', 1000, 1, 1_000_000),
     maxSubscribersPerAddress: integer(env, 'MAX_SUBSCRIBERS_PER_ADDRESS', 256, 1, 10_000_000),
+    trustProxy: trustedProxies(env),
     chat: {
       defaultRoom: room(env, 'CHAT_DEFAULT_ROOM', 'lobby'),
       pageLines: integer(env, 'CHAT_PAGE_LINES', 30, 0, 200),
@@ -157,6 +164,26 @@ function forumSchema(env: NodeJS.ProcessEnv): Record<string, string> {
     if (!/^[A-Za-z0-9_$]{1,64}$/.test(value)) throw new Error(`setting FORUM_SCHEMA/FORUM_TABLE_PREFIX: "${key}" = "${value}" is not a plain identifier`);
   }
   return schema;
+}
+
+// What fastify's trustProxy takes (proxy-addr): addresses, CIDRs and three
+// names for ranges. Not `true`, nor a count of hops: either lets a client that
+// reaches the server directly choose its own address in X-Forwarded-For.
+const proxyRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function trustedProxies(env: NodeJS.ProcessEnv): string[] | undefined {
+  const raw = env.TRUST_PROXY?.trim();
+  if (!raw) return undefined;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const valid = proxyRanges.has(entry) || (isIP(address!) !== 0 && extra === undefined
+      && (bits === undefined || (/^[0-9]+$/.test(bits) && Number(bits) <= (isIP(address!) === 4 ? 32 : 128))));
+    if (!valid) {
+      throw new Error(`setting TRUST_PROXY="${env.TRUST_PROXY}" must be the proxies' addresses or CIDRs (or loopback, linklocal, uniquelocal), separated by commas`);
+    }
+  }
+  return entries;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

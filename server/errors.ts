@@ -21,7 +21,7 @@ export const errorCodes = {
   not_moderator: { status: 403, message: 'Only moderators may delete lines.' },
   nick_taken: { status: 409, message: 'Someone else is using this nick.' },
   unauthorized: { status: 401, message: 'Publishing needs the bearer token.' },
-  forbidden: { status: 403, message: 'Publishing without a token is allowed from this machine only.' },
+  forbidden: { status: 403, message: 'Publishing without a token is allowed from this machine only, not through a proxy.' },
   not_found: { status: 404, message: 'No such path.' },
   method_not_allowed: { status: 405, message: 'The path does not answer this method.' },
   payload_too_large: { status: 413, message: 'The body is too large.' },

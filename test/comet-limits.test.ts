@@ -1,6 +1,7 @@
 // Bad input and limits on the Comet endpoints: each answered with a 4xx and a
 // JSON error code, none of them crashing the server or losing a message.
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadSettings } from '../server/config.ts';
 import { checkPublisher, isLoopback } from '../server/publish-auth.ts';
 import { startApp, type AppServer } from './helpers/app-server.ts';
 import { get, openConnection, rawRequest, waitFor } from './helpers/raw-http.ts';
@@ -57,6 +58,63 @@ describe('publishing', () => {
     expect(() => checkPublisher({}, '10.1.2.3', undefined)).toThrow(expect.objectContaining({ code: 'forbidden', statusCode: 403 }));
     expect(() => checkPublisher({}, '::ffff:192.168.0.1', undefined)).toThrow(expect.objectContaining({ code: 'forbidden' }));
     expect(isLoopback('2001:db8::1')).toBe(false);
+  });
+
+  it('without a token, refuses a request that a proxy relayed, though it comes from loopback', async () => {
+    server = await startApp();
+    for (const [name, value] of [['x-forwarded-for', '203.0.113.5'], ['forwarded', 'for=203.0.113.5'], ['x-real-ip', '203.0.113.5']] as const) {
+      const res = await post('/comet/room', '{"forged":true}', { 'content-type': 'application/json', [name]: value });
+      expect(res, name).toMatchObject({ status: 403, body: { error: 'forbidden', message: expect.stringContaining('proxy') } });
+    }
+    const forumEvent = await post('/forum/events', '{"type":"thread.created","who":"x"}', { 'content-type': 'application/json', 'x-forwarded-for': '127.0.0.1' });
+    expect(forumEvent).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    expect(server.hub.stats().published).toBe(0);
+    expect((await post('/comet/room', '{}')).status).toBe(200);
+  });
+
+  it('takes the token holder through a proxy', async () => {
+    server = await startApp({ PUBLISH_TOKEN: 's3cret', TRUST_PROXY: 'loopback' });
+    const res = await post('/comet/room', '{}', { 'content-type': 'application/json', authorization: 'Bearer s3cret', 'x-forwarded-for': '203.0.113.5' });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('behind a reverse proxy (TRUST_PROXY)', () => {
+  async function subscribeAs(forwardedFor: string) {
+    const conn = await openConnection(server!.port);
+    const res = await conn.request(get('/comet/room?transport=sse', { headers: { 'X-Forwarded-For': forwardedFor } }));
+    return { conn, status: res.status };
+  }
+
+  it('counts each client named by the trusted proxy against its own address', async () => {
+    server = await startApp({ MAX_SUBSCRIBERS_PER_ADDRESS: '1', TRUST_PROXY: 'loopback' });
+    const first = await subscribeAs('203.0.113.5');
+    const second = await subscribeAs('198.51.100.7');
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const again = await subscribeAs('203.0.113.5');
+    expect(again.status).toBe(429);
+    expect(JSON.parse((await again.conn.finished()).body)).toMatchObject({ error: 'too_many_subscribers' });
+    // long-polls are counted the same way
+    const poll = await fetch(`${server.base}/comet/room?transport=longpoll`, { headers: { 'x-forwarded-for': '198.51.100.7' } });
+    expect(poll.status).toBe(429);
+    for (const s of [first, second, again]) s.conn.close();
+  });
+
+  it('without it, counts every client the proxy relays as the proxy', async () => {
+    server = await startApp({ MAX_SUBSCRIBERS_PER_ADDRESS: '1' });
+    const first = await subscribeAs('203.0.113.5');
+    const second = await subscribeAs('198.51.100.7');
+    expect([first.status, second.status]).toEqual([200, 429]);
+    for (const s of [first, second]) s.conn.close();
+  });
+
+  it('takes addresses, CIDRs and range names, and refuses anything else with a clear message', () => {
+    expect(loadSettings({}).trustProxy).toBeUndefined();
+    expect(loadSettings({ TRUST_PROXY: ' 10.0.0.1, 10.1.0.0/16 ,::1,fd00::/8,loopback ' }).trustProxy)
+      .toEqual(['10.0.0.1', '10.1.0.0/16', '::1', 'fd00::/8', 'loopback']);
+    for (const bad of ['true', '2', '10.0.0.0/33', '::1/129', 'proxy.example', '10.0.0.1/8/1', '10.0.0.1,,']) {
+      expect(() => loadSettings({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY=.*addresses or CIDRs/);
+    }
   });
 });
 
