@@ -174,9 +174,11 @@ export function chatUrls({ hub, store, lines, presence, comet, limiter, settings
     const result = local.signIn(nick, current?.sessionId);
     if (result === 'taken') return respond(renderSignInPage(room, 'Someone else is using this nick; pick another.', nick), { status: 409, headers: html });
     const location = room === settings.defaultRoom ? '/' : `/chat/${room}`;
+    // Over HTTPS (here, or at a trusted proxy that says so in X-Forwarded-Proto) the cookie never travels in clear.
+    const secure = req.raw?.protocol === 'https' ? '; Secure' : '';
     return respond('', { status: 303, headers: {
       location,
-      'set-cookie': `${LOCAL_SESSION_COOKIE}=${result.cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${30 * 86400}`,
+      'set-cookie': `${LOCAL_SESSION_COOKIE}=${result.cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${30 * 86400}${secure}`,
     } });
   }
 

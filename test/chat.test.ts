@@ -287,4 +287,15 @@ describe('chat: sign-in form', () => {
     expect(crossSite.status).toBe(403);
     expect(first).toMatch(/^evcomet_session=/);
   });
+
+  it('marks the session cookie Secure when the browser came over HTTPS to a trusted proxy', async () => {
+    server = await startApp({ TRUST_PROXY: 'loopback' });
+    const cookieOf = async (nick: string, proto?: string) => (await fetch(`${server!.base}/chat/sign-in`, {
+      method: 'POST', redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(proto ? { 'x-forwarded-proto': proto } : {}) },
+      body: `nick=${nick}&room=lobby`,
+    })).headers.get('set-cookie');
+    expect(await cookieOf('overTls', 'https')).toMatch(/^evcomet_session=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+    expect(await cookieOf('inClear')).not.toContain('Secure');
+  });
 });
