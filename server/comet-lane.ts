@@ -6,7 +6,8 @@
 // streamer.
 //
 // Only the standalone app puts the lane in front of fastify (server/app.ts),
-// where evcomet owns every hook. Whatever the lane would not answer exactly as
+// where evcomet owns every hook, and not behind a trusted proxy (TRUST_PROXY),
+// whose clients' addresses fastify reads from X-Forwarded-For. Whatever the lane would not answer exactly as
 // the mounted route does goes on to fastify: other methods and paths, HEAD,
 // percent-encoded paths (fastify decodes them), and every request once the
 // server is closing (its onRequest hook answers 503). One answer differs: a

@@ -176,9 +176,10 @@ function trustedProxies(env: NodeJS.ProcessEnv): string[] | undefined {
   if (!raw) return undefined;
   const entries = raw.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
-    const [address, bits, extra] = entry.split('/');
-    const valid = proxyRanges.has(entry) || (isIP(address!) !== 0 && extra === undefined
-      && (bits === undefined || (/^[0-9]+$/.test(bits) && Number(bits) <= (isIP(address!) === 4 ? 32 : 128))));
+    const [address = '', bits, extra] = entry.split('/');
+    const version = isIP(address);
+    const valid = proxyRanges.has(entry) || (version !== 0 && extra === undefined
+      && (bits === undefined || (/^[0-9]+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))));
     if (!valid) {
       throw new Error(`setting TRUST_PROXY="${env.TRUST_PROXY}" must be the proxies' addresses or CIDRs (or loopback, linklocal, uniquelocal), separated by commas`);
     }
